@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything attnserve needs to build, test and run on Debian bookworm (root or sudo).
+# Idempotent: a second run finds everything in place and returns in seconds.
+#   deploy/install-deps.sh            build + test dependencies
+#   ATTNSERVE_SKIP_VENV=1 ...          skip the project-local Python venv
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+
+debs=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificates openssl
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libdnnl-dev libeigen3-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libutf8proc-dev libsentencepiece-dev civetweb libcivetweb-dev
+  prometheus python3 python3-venv python3-grpcio python3-numpy python3-protobuf
+  clang clang-format clang-tidy libclang-rt-14-dev)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# prometheus-cpp 1.0.2 is not in bookworm: extract trixie's binary packages into a project-local
+# prefix (dpkg -i cannot resolve their dependencies on bookworm). The mirror comes from this
+# machine's own apt configuration.
+prefix="$root/third_party/prometheus-cpp"
+if [ ! -f "$prefix/.complete" ]; then
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$mirror" ] || { echo "install-deps: cannot find a Debian mirror in the apt config" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp"/{lists/partial,cache/archives/partial,debs}
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$tmp/sources.list"
+  aptopts=(-o Dir::Etc::sourcelist="$tmp/sources.list" -o Dir::Etc::sourceparts=- \
+    -o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache" -o APT::Get::List-Cleanup=0)
+  apt-get "${aptopts[@]}" update -q >/dev/null
+  (cd "$tmp/debs" && apt-get "${aptopts[@]}" download prometheus-cpp-dev \
+    libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprometheus-cpp-push1.0)
+  rm -rf "$prefix"; mkdir -p "$prefix"
+  for d in "$tmp"/debs/*.deb; do dpkg-deb -x "$d" "$prefix"; done
+  touch "$prefix/.complete"
+  echo "install-deps: prometheus-cpp extracted into $prefix"
+fi
+
+# Project-local Python venv for the Python client and tests (grpcio-tools from PyPI: Debian's
+# python3-grpc-tools bundles protoc 3.5, which rejects proto3 `optional`).
+if [ -z "${ATTNSERVE_SKIP_VENV:-}" ]; then
+  venv="$root/.venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc, grpc_tools, numpy' 2>/dev/null; then
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q grpcio grpcio-tools numpy
+  fi
+fi
+echo "install-deps: ok"
