@@ -1,0 +1,292 @@
+#include "server/batching/translate_scheduler.h"
+
+#include <algorithm>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace attnserve::server {
+namespace {
+
+// Decoder rows one text occupies (greedy = 1 row).
+int RowsOf(const GenerationOptions& options) {
+  return std::max(1, options.beam_size);
+}
+
+// One accepted TranslateWork as the worker tracks it. Only the worker thread
+// touches a Job.
+struct Job {
+  std::shared_ptr<TranslateWork> work;
+  int next_to_admit = 0;  // texts before this index have joined the DecodeBatch
+  int unfinished = 0;     // texts that have not produced their finishing event
+  bool done = false;      // on_done was called
+
+  int num_texts() const { return static_cast<int>(work->sources.size()); }
+  int not_admitted() const { return num_texts() - next_to_admit; }
+  bool all_admitted() const { return next_to_admit == num_texts(); }
+};
+
+// Where a running sequence's events go.
+struct Slot {
+  Job* job;
+  int index;  // text index within job->work->sources
+};
+
+}  // namespace
+
+struct TranslateScheduler::Impl {
+  Impl(Translator* model, SchedulerOptions options, SchedulerObserver* observer)
+      : options(options), observer(observer), batch(model->NewDecodeBatch()) {}
+
+  absl::Status Submit(std::shared_ptr<TranslateWork> work);
+  void Shutdown();
+
+  // Worker thread.
+  void Run();
+  bool
+  WaitForWork();  // false when shut down and everything accepted is finished
+  void TakeInbox();
+  void DropCancelledAndExpired();
+  void AdmitWaiting();
+  void StepOnce();
+  void RetireDoneJobs();
+
+  // Worker helpers.
+  void Finish(
+      Job& job,
+      const absl::Status& status);  // cancels running texts, calls on_done
+  void CountAdmitted(
+      int texts);  // texts leave the waiting count (admitted or dropped)
+  int rows_in_use() const { return batch->num_rows(); }
+
+  const SchedulerOptions options;
+  SchedulerObserver* const observer;  // may be null
+
+  absl::Mutex mu;
+  absl::CondVar work_arrived;
+  std::deque<std::shared_ptr<TranslateWork>> inbox ABSL_GUARDED_BY(mu);
+  int texts_waiting ABSL_GUARDED_BY(mu) =
+      0;  // accepted, not yet admitted or dropped
+  bool shutting_down ABSL_GUARDED_BY(mu) = false;
+
+  // Owned by the worker thread.
+  std::unique_ptr<DecodeBatch> batch;
+  std::list<Job> jobs;  // acceptance order = FIFO admission order
+  std::unordered_map<DecodeBatch::SeqId, Slot> running;
+
+  std::once_flag join_once;
+  std::thread worker;
+};
+
+absl::Status TranslateScheduler::Impl::Submit(
+    std::shared_ptr<TranslateWork> work) {
+  const int texts = static_cast<int>(work->sources.size());
+  {
+    absl::MutexLock lock(&mu);
+    if (shutting_down) {
+      return absl::UnavailableError(
+          "server is shutting down; translation queue takes no new work");
+    }
+    if (texts > options.max_queue_size) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "request has ", texts,
+          " texts but the translation queue of model holds at most ",
+          options.max_queue_size, "; send fewer texts per request"));
+    }
+    if (texts_waiting + texts > options.max_queue_size) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("translation queue of model is full (", texts_waiting,
+                       " texts waiting); retry later"));
+    }
+    texts_waiting += texts;
+    inbox.push_back(std::move(work));
+  }
+  work_arrived.Signal();
+  return absl::OkStatus();
+}
+
+void TranslateScheduler::Impl::Shutdown() {
+  {
+    absl::MutexLock lock(&mu);
+    shutting_down = true;
+  }
+  work_arrived.Signal();
+  std::call_once(join_once, [this] {
+    if (worker.joinable()) worker.join();
+  });
+}
+
+void TranslateScheduler::Impl::Run() {
+  while (WaitForWork()) {
+    TakeInbox();
+    DropCancelledAndExpired();
+    AdmitWaiting();
+    StepOnce();
+    RetireDoneJobs();
+    int depth;
+    {
+      absl::MutexLock lock(&mu);
+      depth = texts_waiting;
+    }
+    if (observer != nullptr) observer->OnQueueDepth(depth);
+  }
+}
+
+bool TranslateScheduler::Impl::WaitForWork() {
+  absl::MutexLock lock(&mu);
+  // Jobs in hand always make progress (a step or an admission), so only an
+  // empty worker sleeps.
+  while (jobs.empty() && inbox.empty() && !shutting_down)
+    work_arrived.Wait(&mu);
+  return !(jobs.empty() && inbox.empty() && shutting_down);
+}
+
+void TranslateScheduler::Impl::TakeInbox() {
+  std::deque<std::shared_ptr<TranslateWork>> arrived;
+  {
+    absl::MutexLock lock(&mu);
+    arrived.swap(inbox);
+  }
+  for (auto& work : arrived) {
+    Job& job = jobs.emplace_back();
+    job.work = std::move(work);
+    job.unfinished = job.num_texts();
+    if (job.unfinished == 0) Finish(job, absl::OkStatus());
+  }
+}
+
+void TranslateScheduler::Impl::DropCancelledAndExpired() {
+  const absl::Time now = absl::Now();
+  for (Job& job : jobs) {
+    if (job.done) continue;
+    if (job.work->cancelled.load()) {
+      Finish(job, absl::CancelledError("translation cancelled by the client"));
+    } else if (job.work->deadline <= now) {
+      Finish(job, absl::DeadlineExceededError(
+                      "deadline exceeded before translation finished"));
+    }
+  }
+}
+
+void TranslateScheduler::Impl::AdmitWaiting() {
+  std::vector<Slot> admitted;
+  std::vector<absl::Span<const int32_t>> sources;
+  std::vector<GenerationOptions> options_per_text;
+  int rows = rows_in_use();
+  // Strict FIFO: stop at the first text that does not fit, so wide texts are
+  // not starved.
+  for (Job& job : jobs) {
+    if (job.done) continue;
+    const int width = RowsOf(job.work->options);
+    bool full = false;
+    while (!job.all_admitted()) {
+      const bool batch_empty = rows == 0 && admitted.empty();
+      if (rows + width > options.max_batch_rows && !batch_empty) {
+        full = true;
+        break;
+      }
+      admitted.push_back({&job, job.next_to_admit});
+      sources.push_back(job.work->sources[job.next_to_admit].ids);
+      options_per_text.push_back(job.work->options);
+      ++job.next_to_admit;
+      rows += width;
+    }
+    if (full) break;
+  }
+  if (admitted.empty()) return;
+  CountAdmitted(static_cast<int>(admitted.size()));
+
+  const absl::Time now = absl::Now();
+  if (observer != nullptr) {
+    for (const Slot& slot : admitted)
+      observer->OnQueueWait(now - slot.job->work->enqueued);
+  }
+  absl::StatusOr<std::vector<DecodeBatch::SeqId>> ids =
+      batch->Add(sources, options_per_text);
+  if (!ids.ok()) {
+    const absl::Status error = absl::InternalError(
+        absl::StrCat("translation failed to start: ", ids.status().message()));
+    for (const Slot& slot : admitted) {
+      if (!slot.job->done) Finish(*slot.job, error);
+    }
+    return;
+  }
+  for (size_t i = 0; i < admitted.size(); ++i)
+    running.emplace((*ids)[i], admitted[i]);
+}
+
+void TranslateScheduler::Impl::StepOnce() {
+  if (rows_in_use() == 0) return;
+  const int rows = rows_in_use();
+  const int sequences = batch->num_sequences();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<DecodeBatch::Event>> events = batch->Step();
+  if (observer != nullptr)
+    observer->OnStep(rows, sequences, absl::Now() - start);
+  if (!events.ok()) {
+    const absl::Status error = absl::InternalError(absl::StrCat(
+        "translation decoder step failed: ", events.status().message()));
+    for (Job& job : jobs) {
+      if (!job.done && job.next_to_admit > 0) Finish(job, error);
+    }
+    return;
+  }
+  for (const DecodeBatch::Event& event : *events) {
+    auto it = running.find(event.id);
+    if (it == running.end()) continue;  // a text of work that already ended
+    const Slot slot = it->second;
+    if (event.finished) running.erase(it);
+    slot.job->work->on_event(slot.index, event);
+    if (event.finished && --slot.job->unfinished == 0)
+      Finish(*slot.job, absl::OkStatus());
+  }
+}
+
+void TranslateScheduler::Impl::RetireDoneJobs() {
+  jobs.remove_if([](const Job& job) { return job.done; });
+}
+
+void TranslateScheduler::Impl::Finish(Job& job, const absl::Status& status) {
+  for (auto it = running.begin(); it != running.end();) {
+    if (it->second.job == &job) {
+      batch->Cancel(it->first);
+      it = running.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  CountAdmitted(job.not_admitted());  // texts never computed leave the queue
+  job.next_to_admit = job.num_texts();
+  job.done = true;
+  job.work->on_done(status);
+}
+
+void TranslateScheduler::Impl::CountAdmitted(int texts) {
+  if (texts == 0) return;
+  absl::MutexLock lock(&mu);
+  texts_waiting -= texts;
+}
+
+TranslateScheduler::TranslateScheduler(Translator* model,
+                                       SchedulerOptions options,
+                                       SchedulerObserver* observer)
+    : impl_(std::make_unique<Impl>(model, options, observer)) {
+  impl_->worker = std::thread([impl = impl_.get()] { impl->Run(); });
+}
+
+TranslateScheduler::~TranslateScheduler() { Shutdown(); }
+
+absl::Status TranslateScheduler::Submit(std::shared_ptr<TranslateWork> work) {
+  return impl_->Submit(std::move(work));
+}
+
+void TranslateScheduler::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace attnserve::server
