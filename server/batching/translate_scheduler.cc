@@ -118,6 +118,9 @@ void TranslateScheduler::Impl::Shutdown() {
     shutting_down = true;
   }
   work_arrived.Signal();
+  // From a callback (worker thread) only stop accepting: the worker cannot join
+  // itself, and the destructor joins it later.
+  if (std::this_thread::get_id() == worker.get_id()) return;
   std::call_once(join_once, [this] {
     if (worker.joinable()) worker.join();
   });

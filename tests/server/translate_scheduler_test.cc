@@ -131,7 +131,8 @@ class RecordingObserver : public SchedulerObserver {
 };
 
 // A TranslateWork over golden texts that records its events and its on_done
-// (thread-safe).
+// (thread-safe). The records live in a State shared with the callbacks, so a
+// test that returns early cannot leave the worker writing to a dead object.
 class RecordingWork {
  public:
   using Hook = std::function<void(TranslateWork& work, int index,
@@ -141,65 +142,70 @@ class RecordingWork {
                 absl::Time deadline = absl::InfiniteFuture(),
                 Hook hook = nullptr)
       : texts_(std::move(texts)),
-        events_(texts_.size()),
-        hook_(std::move(hook)) {
-    work_ = std::make_shared<TranslateWork>();
+        work_(std::make_shared<TranslateWork>()),
+        state_(std::make_shared<State>()) {
     for (const GoldenText* text : texts_)
       work_->sources.push_back(Encoding{text->source, {}});
     work_->options = options;
     work_->deadline = deadline;
-    work_->on_event = [this](int index, const DecodeBatch::Event& event) {
+    state_->events.resize(texts_.size());
+    TranslateWork* work = work_.get();  // alive while its callbacks run
+    work_->on_event = [state = state_, work, hook = std::move(hook)](
+                          int index, const DecodeBatch::Event& event) {
       {
-        absl::MutexLock lock(&mu_);
-        EXPECT_EQ(done_calls_, 0) << "event after on_done";
-        events_.at(index).push_back(event);
+        absl::MutexLock lock(&state->mu);
+        EXPECT_EQ(state->done_calls, 0) << "event after on_done";
+        state->events.at(index).push_back(event);
       }
-      if (hook_) hook_(*work_, index, event);
+      if (hook) hook(*work, index, event);
     };
-    work_->on_done = [this](const absl::Status& status) {
+    work_->on_done = [state = state_](const absl::Status& status) {
       {
-        absl::MutexLock lock(&mu_);
-        status_ = status;
-        ++done_calls_;
-        EXPECT_EQ(done_calls_, 1) << "on_done called twice";
+        absl::MutexLock lock(&state->mu);
+        state->status = status;
+        ++state->done_calls;
+        EXPECT_EQ(state->done_calls, 1) << "on_done called twice";
       }
-      if (!done_.HasBeenNotified()) done_.Notify();
+      if (!state->done.HasBeenNotified()) state->done.Notify();
     };
   }
 
   std::shared_ptr<TranslateWork> work() const { return work_; }
   const std::vector<const GoldenText*>& texts() const { return texts_; }
-  bool done() const { return done_.HasBeenNotified(); }
+  bool done() const { return state_->done.HasBeenNotified(); }
 
   // The on_done status, or DEADLINE_EXCEEDED when the test timed out waiting
   // for it.
   absl::Status Wait() {
-    if (!done_.WaitForNotificationWithTimeout(kTimeout)) {
+    if (!state_->done.WaitForNotificationWithTimeout(kTimeout)) {
       return absl::DeadlineExceededError("test timed out waiting for on_done");
     }
-    absl::MutexLock lock(&mu_);
-    return status_;
+    absl::MutexLock lock(&state_->mu);
+    return state_->status;
   }
   std::vector<DecodeBatch::Event> events(int index) const {
-    absl::MutexLock lock(&mu_);
-    return events_.at(index);
+    absl::MutexLock lock(&state_->mu);
+    return state_->events.at(index);
   }
   int total_events() const {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&state_->mu);
     int n = 0;
-    for (const auto& e : events_) n += static_cast<int>(e.size());
+    for (const auto& e : state_->events) n += static_cast<int>(e.size());
     return n;
   }
 
  private:
+  struct State {
+    absl::Mutex mu;
+    std::vector<std::vector<DecodeBatch::Event>> events ABSL_GUARDED_BY(mu);
+    absl::Status status ABSL_GUARDED_BY(mu);
+    int done_calls ABSL_GUARDED_BY(mu) = 0;
+    absl::Notification done;
+  };
+
   std::vector<const GoldenText*> texts_;
   std::shared_ptr<TranslateWork> work_;
-  mutable absl::Mutex mu_;
-  std::vector<std::vector<DecodeBatch::Event>> events_ ABSL_GUARDED_BY(mu_);
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
-  int done_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Notification done_;
-  Hook hook_;
+  std::shared_ptr<State> state_;
 };
 
 // Greedy: one event per generated token, only the last one finished, equal to
@@ -458,8 +464,8 @@ TEST_F(TranslateSchedulerTest, StaggeredSubmissionsFromThreadsMatchGolden) {
 
 TEST_F(TranslateSchedulerTest, GreedyTokensArriveOneStepAtATime) {
   RecordingObserver observer;
+  std::vector<int> steps_seen_at_event;  // written by the worker
   TranslateScheduler scheduler(model_, SchedulerOptions{}, &observer);
-  std::vector<int> steps_seen_at_event;
   RecordingWork work({&LongText()}, Greedy(), absl::InfiniteFuture(),
                      [&](TranslateWork&, int, const DecodeBatch::Event&) {
                        steps_seen_at_event.push_back(observer.steps());
@@ -476,10 +482,10 @@ TEST_F(TranslateSchedulerTest, GreedyTokensArriveOneStepAtATime) {
 
 TEST_F(TranslateSchedulerTest, FullQueueRefusesImmediately) {
   RecordingObserver observer;
+  Gate blocked, release;  // outlives the scheduler: its worker may wait on it
   TranslateScheduler scheduler(
       model_, SchedulerOptions{.max_batch_rows = 1, .max_queue_size = 2},
       &observer);
-  Gate blocked, release;
   RecordingWork running(
       {&LongText()}, Greedy(), absl::InfiniteFuture(),
       [&](TranslateWork&, int, const DecodeBatch::Event& event) {
@@ -512,9 +518,9 @@ TEST_F(TranslateSchedulerTest, FullQueueRefusesImmediately) {
 
 TEST_F(TranslateSchedulerTest, CancelledWorkEndsAndFreesItsRows) {
   RecordingObserver observer;
+  Gate blocked, release;  // outlives the scheduler: its worker may wait on it
   TranslateScheduler scheduler(model_, SchedulerOptions{.max_batch_rows = 1},
                                &observer);
-  Gate blocked, release;
   RecordingWork cancelled_running(
       {&LongText()}, Greedy(), absl::InfiniteFuture(),
       [&](TranslateWork& work, int, const DecodeBatch::Event&) {
