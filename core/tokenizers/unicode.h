@@ -1,0 +1,47 @@
+#ifndef ATTNSERVE_CORE_TOKENIZERS_UNICODE_H_
+#define ATTNSERVE_CORE_TOKENIZERS_UNICODE_H_
+
+// UTF-8 decoding/encoding and the character classes the Hugging Face Python
+// tokenizers use (Python's str/unicodedata semantics), backed by utf8proc.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace attnserve {
+
+// Strict UTF-8 decoding as Python's "utf-8" codec: rejects overlong forms,
+// surrogates (U+D800..U+DFFF), code points above U+10FFFF, lone continuation
+// bytes and truncated sequences. Error: InvalidArgument("text is not valid
+// UTF-8 (byte offset N)").
+absl::StatusOr<std::u32string> DecodeUtf8(std::string_view text);
+
+// Encodes code points (assumed valid scalar values) as UTF-8.
+std::string EncodeUtf8(std::u32string_view text);
+void AppendUtf8(char32_t cp, std::string* out);
+
+// Python str.isspace(): Unicode category Zs or bidirectional class WS/B/S.
+bool IsPythonSpace(char32_t cp);
+
+// Python str.split() with no argument: words between runs of IsPythonSpace.
+std::vector<std::u32string> SplitOnPythonSpace(std::u32string_view text);
+
+// Python's unicodedata.category(cp) starts with the given letter / equals "Mn".
+bool IsCategoryC(char32_t cp);  // Cc, Cf, Cs, Co, Cn
+bool IsCategoryP(char32_t cp);  // Pc, Pd, Ps, Pe, Pi, Pf, Po
+bool IsCategoryZs(char32_t cp);
+bool IsNonspacingMark(char32_t cp);  // Mn
+
+// Python str.lower() of one code point (full case mapping: U+0130 ->
+// "i\u0307").
+void AppendPythonLower(char32_t cp, std::u32string* out);
+
+// unicodedata.normalize("NFC"/"NFD", text).
+std::u32string NormalizeNfc(std::u32string_view text);
+std::u32string NormalizeNfd(std::u32string_view text);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_TOKENIZERS_UNICODE_H_
