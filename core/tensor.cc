@@ -1,0 +1,34 @@
+#include "core/tensor.h"
+
+#include <utility>
+
+#include "absl/strings/str_join.h"
+
+namespace attnserve {
+
+int64_t NumElements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string ShapeToString(const std::vector<int64_t>& shape) {
+  return "[" + absl::StrJoin(shape, ",") + "]";
+}
+
+Tensor::Tensor(std::vector<int64_t> shape, std::vector<float> values)
+    : shape_(std::move(shape)),
+      numel_(NumElements(shape_)),
+      data_(std::move(values)) {
+  data_.resize(numel_);
+}
+
+void Tensor::Resize(std::vector<int64_t> shape) {
+  shape_ = std::move(shape);
+  numel_ = NumElements(shape_);
+  if (static_cast<int64_t>(data_.size()) < numel_) data_.resize(numel_);
+}
+
+std::string Tensor::ShapeString() const { return ShapeToString(shape_); }
+
+}  // namespace attnserve

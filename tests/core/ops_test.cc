@@ -1,0 +1,238 @@
+// Each oneDNN op against a naive double-precision reference on random data.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/layers/attention.h"
+#include "core/ops/activation.h"
+#include "core/ops/batched_matmul.h"
+#include "core/ops/layer_norm.h"
+#include "core/ops/linear.h"
+#include "core/ops/softmax.h"
+#include "core/ops/tensor_ops.h"
+#include "gtest/gtest.h"
+
+namespace attnserve {
+namespace {
+
+Tensor Random(std::vector<int64_t> shape, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  Tensor t(std::move(shape));
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = dist(rng);
+  return t;
+}
+
+float MaxDiff(const float* a, const std::vector<double>& b) {
+  double m = 0;
+  for (size_t i = 0; i < b.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return static_cast<float>(m);
+}
+
+// y = act(x Wᵀ + b) + r, naive.
+std::vector<double> RefLinear(const Tensor& x, const Tensor& w, const Tensor& b,
+                              Activation act, const Tensor* r) {
+  const int64_t m = x.dim(0), k = x.dim(1), n = w.dim(0);
+  std::vector<double> y(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = b[j];
+      for (int64_t p = 0; p < k; ++p) s += double(x[i * k + p]) * w[j * k + p];
+      y[i * n + j] = ApplyActivation(act, static_cast<float>(s)) +
+                     (r ? (*r)[i * n + j] : 0.0);
+    }
+  return y;
+}
+
+class LinearTest : public ::testing::TestWithParam<Activation> {};
+
+TEST_P(LinearTest, MatchesReferenceForSeveralRowCounts) {
+  DnnlContext ctx;
+  const int64_t k = 48, n = 40;
+  Tensor w = Random({n, k}, 1, 0.2f), b = Random({n}, 2);
+  for (bool residual : {false, true}) {
+    Linear lin(&ctx, w, b, {GetParam(), residual});
+    for (int64_t m : {1, 7, 64, 7}) {  // 7 twice: cached primitive reused
+      Tensor x = Random({m, k}, 3 + m), r = Random({m, n}, 4), y({m, n});
+      lin.Forward(x.data(), m, y.data(), residual ? r.data() : nullptr);
+      auto ref = RefLinear(x, w, b, GetParam(), residual ? &r : nullptr);
+      EXPECT_LT(MaxDiff(y.data(), ref), 2e-5)
+          << "m=" << m << " residual=" << residual;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Acts, LinearTest,
+    ::testing::Values(Activation::kNone, Activation::kGeluErf,
+                      Activation::kGeluTanh, Activation::kSwish,
+                      Activation::kTanh, Activation::kRelu));
+
+TEST(LinearTest, NoBias) {
+  DnnlContext ctx;
+  Tensor w = Random({8, 5}, 9), x = Random({3, 5}, 10), y({3, 8});
+  Linear lin(&ctx, w, Tensor(), {});
+  lin.Forward(x.data(), 3, y.data());
+  Tensor zero({8});
+  for (int i = 0; i < 8; ++i) zero[i] = 0;
+  EXPECT_LT(
+      MaxDiff(y.data(), RefLinear(x, w, zero, Activation::kNone, nullptr)),
+      1e-5);
+}
+
+TEST(ActivationTest, ParsesHfNamesAndRejectsUnknown) {
+  EXPECT_EQ(*ParseHfActivation("gelu"), Activation::kGeluErf);
+  EXPECT_EQ(*ParseHfActivation("swish"), Activation::kSwish);
+  EXPECT_EQ(*ParseHfActivation("silu"), Activation::kSwish);
+  EXPECT_FALSE(ParseHfActivation("quick_gelu").ok());
+}
+
+TEST(LayerNormTest, MatchesReference) {
+  DnnlContext ctx;
+  const int64_t n = 64;
+  Tensor g = Random({n}, 5), b = Random({n}, 6);
+  LayerNorm ln(&ctx, g, b, 1e-12f);
+  for (int64_t m : {1, 13}) {
+    Tensor x = Random({m, n}, 7, 3.0f), y({m, n});
+    ln.Forward(x.data(), m, y.data());
+    std::vector<double> ref(m * n);
+    for (int64_t i = 0; i < m; ++i) {
+      double mean = 0, var = 0;
+      for (int64_t j = 0; j < n; ++j) mean += x[i * n + j];
+      mean /= n;
+      for (int64_t j = 0; j < n; ++j)
+        var += (x[i * n + j] - mean) * (x[i * n + j] - mean);
+      var /= n;
+      for (int64_t j = 0; j < n; ++j)
+        ref[i * n + j] =
+            (x[i * n + j] - mean) / std::sqrt(var + 1e-12) * g[j] + b[j];
+    }
+    EXPECT_LT(MaxDiff(y.data(), ref), 1e-5);
+    ln.Forward(x.data(), m, x.data());  // in place
+    EXPECT_LT(MaxDiff(x.data(), ref), 1e-5);
+  }
+}
+
+TEST(SoftmaxTest, MatchesReferenceAndHandlesLowestMask) {
+  DnnlContext ctx;
+  Softmax sm(&ctx);
+  Tensor x = Random({5, 9}, 8, 4.0f);
+  x[3] = std::numeric_limits<float>::lowest();
+  std::vector<double> ref(45);
+  for (int i = 0; i < 5; ++i) {
+    double mx = -1e300, s = 0;
+    for (int j = 0; j < 9; ++j) mx = std::max(mx, double(x[i * 9 + j]));
+    for (int j = 0; j < 9; ++j) s += std::exp(x[i * 9 + j] - mx);
+    for (int j = 0; j < 9; ++j)
+      ref[i * 9 + j] = std::exp(x[i * 9 + j] - mx) / s;
+  }
+  sm.Forward(x.data(), 5, 9);
+  EXPECT_LT(MaxDiff(x.data(), ref), 1e-6);
+  EXPECT_EQ(x[3], 0.0f);
+}
+
+TEST(BatchedMatMulTest, PlainTransposedAndStrided) {
+  DnnlContext ctx;
+  const int64_t batch = 6, m = 5, k = 16, n = 7,
+                cap = 10;  // b has `cap` >= n rows per batch
+  Tensor a = Random({batch, m, k}, 11), bt = Random({batch, cap, k}, 12),
+         c({batch, m, n});
+  BatchedMatMul mm(&ctx, /*transpose_b=*/true, 0.25f);
+  mm.Forward(a.data(), bt.data(), c.data(), {batch, m, k, n, cap * k});
+  std::vector<double> ref(batch * m * n);
+  for (int64_t z = 0; z < batch; ++z)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < k; ++p)
+          s += double(a[(z * m + i) * k + p]) * bt[(z * cap + j) * k + p];
+        ref[(z * m + i) * n + j] = 0.25 * s;
+      }
+  EXPECT_LT(MaxDiff(c.data(), ref), 1e-5);
+
+  Tensor b = Random({batch, k, n}, 13);
+  BatchedMatMul plain(&ctx, /*transpose_b=*/false);
+  plain.Forward(a.data(), b.data(), c.data(), {batch, m, k, n});
+  for (int64_t z = 0; z < batch; ++z)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < k; ++p)
+          s += double(a[(z * m + i) * k + p]) * b[(z * k + p) * n + j];
+        ref[(z * m + i) * n + j] = s;
+      }
+  EXPECT_LT(MaxDiff(c.data(), ref), 1e-5);
+}
+
+TEST(TensorOpsTest, BroadcastAddAndStridedCopy) {
+  DnnlContext ctx;
+  Tensor x = Random({2, 3, 4, 5}, 14), y = Random({2, 1, 1, 5}, 15);
+  std::vector<double> ref(x.numel());
+  for (int64_t i = 0; i < x.numel(); ++i)
+    ref[i] = x[i] + y[(i / 60) * 5 + i % 5];
+  BroadcastAdd add(&ctx);
+  add.Forward(x.data(), {2, 3, 4, 5}, y.data(), {2, 1, 1, 5});
+  EXPECT_LT(MaxDiff(x.data(), ref), 1e-6);
+
+  Tensor src = Random({3, 4}, 16), dst({4, 3});
+  StridedCopy copy(&ctx);
+  copy.Forward(src.data(), {4, 1}, dst.data(), {1, 3}, {3, 4});  // transpose
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) EXPECT_EQ(dst[j * 3 + i], src[i * 4 + j]);
+}
+
+// Naive multi-head attention over a padded batch: out = x + Wo·concat_h
+// softmax(qkᵀ/√d + m)v.
+TEST(AttentionTest, SelfAttentionMatchesNaiveReference) {
+  DnnlContext ctx;
+  const int hidden = 32, heads = 4, dk = 8, batch = 3, len = 6;
+  AttentionWeights w{Random({hidden, hidden}, 20, 0.3f), Random({hidden}, 21),
+                     Random({hidden, hidden}, 22, 0.3f), Random({hidden}, 23),
+                     Random({hidden, hidden}, 24, 0.3f), Random({hidden}, 25),
+                     Random({hidden, hidden}, 26, 0.3f), Random({hidden}, 27)};
+  const AttentionWeights copy = w;
+  MultiHeadAttention mha(&ctx, hidden, heads, std::move(w), {});
+  Tensor x = Random({batch * len, hidden}, 28), out({batch * len, hidden});
+  std::vector<int32_t> mask = {1, 1, 1, 1, 1, 1, 1, 1, 1,
+                               0, 0, 0, 1, 0, 0, 0, 0, 0};
+  std::vector<float> add(mask.size());
+  BuildAdditiveMask(mask.data(), mask.size(), add.data());
+  AttentionScratch scratch;
+  mha.SelfAttention(x.data(), batch, len, add.data(), out.data(), &scratch);
+
+  auto q = RefLinear(x, copy.q_w, copy.q_b, Activation::kNone, nullptr);
+  auto k = RefLinear(x, copy.k_w, copy.k_b, Activation::kNone, nullptr);
+  auto v = RefLinear(x, copy.v_w, copy.v_b, Activation::kNone, nullptr);
+  Tensor ctxv({batch * len, hidden});
+  for (int b = 0; b < batch; ++b)
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < len; ++i) {
+        std::vector<double> p(len);
+        double mx = -1e300, s = 0;
+        for (int j = 0; j < len; ++j) {
+          if (!mask[b * len + j]) {
+            p[j] = -1e300;
+            continue;
+          }
+          double d = 0;
+          for (int e = 0; e < dk; ++e)
+            d += q[(b * len + i) * hidden + h * dk + e] *
+                 k[(b * len + j) * hidden + h * dk + e];
+          p[j] = d / std::sqrt(double(dk));
+          mx = std::max(mx, p[j]);
+        }
+        for (int j = 0; j < len; ++j)
+          s += (p[j] = mask[b * len + j] ? std::exp(p[j] - mx) : 0);
+        for (int e = 0; e < dk; ++e) {
+          double acc = 0;
+          for (int j = 0; j < len; ++j)
+            acc += p[j] / s * v[(b * len + j) * hidden + h * dk + e];
+          ctxv[(b * len + i) * hidden + h * dk + e] = static_cast<float>(acc);
+        }
+      }
+  auto ref = RefLinear(ctxv, copy.o_w, copy.o_b, Activation::kNone, &x);
+  EXPECT_LT(MaxDiff(out.data(), ref), 1e-4);
+}
+
+}  // namespace
+}  // namespace attnserve
