@@ -1,0 +1,470 @@
+#include "core/models/marian.h"
+
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/layers/decoder_attention.h"
+#include "core/layers/positions.h"
+#include "core/models/hf_config.h"
+#include "core/models/safetensors.h"
+
+namespace attnserve {
+namespace {
+
+#define RETURN_IF_ERROR(expr) \
+  do {                        \
+    absl::Status _s = (expr); \
+    if (!_s.ok()) return _s;  \
+  } while (0)
+
+#define ASSIGN_OR_RETURN(lhs, expr)   \
+  do {                                \
+    auto _r = (expr);                 \
+    if (!_r.ok()) return _r.status(); \
+    lhs = *std::move(_r);             \
+  } while (0)
+
+// Rows of several [n_i, cols] tensors stacked into one [Σ n_i, cols] tensor.
+Tensor ConcatRows(const std::vector<const Tensor*>& parts) {
+  int64_t rows = 0;
+  const int64_t cols = parts[0]->rank() == 1 ? 1 : parts[0]->dim(1);
+  for (const Tensor* p : parts) rows += p->numel() / cols;
+  Tensor out(cols == 1 && parts[0]->rank() == 1
+                 ? std::vector<int64_t>{rows}
+                 : std::vector<int64_t>{rows, cols});
+  float* dst = out.data();
+  for (const Tensor* p : parts) {
+    std::memcpy(dst, p->data(), p->numel() * sizeof(float));
+    dst += p->numel();
+  }
+  return out;
+}
+
+// Reads `name` under the checkpoint's prefix ("model." for MarianMTModel, ""
+// for MarianModel).
+class Reader {
+ public:
+  Reader(const WeightSource& w, std::string prefix)
+      : w_(w), prefix_(std::move(prefix)) {}
+  bool Has(const std::string& name) const { return w_.has(prefix_ + name); }
+  absl::StatusOr<Tensor> Read(const std::string& name,
+                              const std::vector<int64_t>& shape) const {
+    return w_.read(prefix_ + name, shape);
+  }
+  const WeightSource& source() const { return w_; }
+
+ private:
+  const WeightSource& w_;
+  std::string prefix_;
+};
+
+struct Projection {
+  Tensor w, b;
+};
+
+absl::StatusOr<Projection> ReadProjection(const Reader& r,
+                                          const std::string& name, int64_t out,
+                                          int64_t in) {
+  Projection p;
+  ASSIGN_OR_RETURN(p.w, r.Read(name + ".weight", {out, in}));
+  ASSIGN_OR_RETURN(p.b, r.Read(name + ".bias", {out}));
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
+  auto file = SafetensorsFile::Open(path);
+  if (!file.ok()) return file.status();
+  std::shared_ptr<SafetensorsFile> f = *std::move(file);
+  WeightSource source;
+  source.has = [f](const std::string& name) { return f->Has(name); };
+  source.read = [f](const std::string& name,
+                    const std::vector<int64_t>& shape) {
+    return f->ReadFloat(name, shape);
+  };
+  return source;
+}
+
+absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
+    const std::string& folder) {
+  auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
+  if (!config_json.ok()) return config_json.status();
+  auto config = ParseMarianConfig(*config_json);
+  if (!config.ok()) return config.status();
+  const std::string weights_path = JoinPath(folder, "model.safetensors");
+  if (!FileExists(weights_path)) {
+    return absl::NotFoundError(absl::StrCat(
+        weights_path,
+        " not found: attnserve reads safetensors checkpoints only (convert "
+        "pytorch_model.bin with transformers' "
+        "save_pretrained(safe_serialization=True))"));
+  }
+  auto source = SafetensorsWeightSource(weights_path);
+  if (!source.ok()) return source.status();
+  return Create(*config, *source);
+}
+
+absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Create(
+    const MarianConfig& config, const WeightSource& weights) {
+  std::unique_ptr<MarianModel> model(new MarianModel(config));
+  RETURN_IF_ERROR(model->Build(weights));
+  return model;
+}
+
+absl::Status MarianModel::Build(const WeightSource& weights) {
+  const MarianConfig& c = config_;
+  const int64_t d = c.d_model;
+  const std::string prefix =
+      weights.has("model.encoder.layers.0.self_attn.q_proj.weight") ? "model."
+                                                                    : "";
+  Reader r(weights, prefix);
+  embed_scale_ = c.scale_embedding
+                     ? static_cast<float>(std::sqrt(static_cast<double>(d)))
+                     : 1.0f;
+
+  // Embeddings: explicit per-side tables when stored (older checkpoints, or
+  // unshared vocabs), else the shared matrix.
+  auto read_embedding =
+      [&](const std::string& own, int64_t vocab,
+          std::shared_ptr<const Tensor>* out) -> absl::Status {
+    Tensor t;
+    if (r.Has(own)) {
+      ASSIGN_OR_RETURN(t, r.Read(own, {vocab, d}));
+    } else if (r.Has("shared.weight")) {
+      ASSIGN_OR_RETURN(t, r.Read("shared.weight", {vocab, d}));
+    } else {
+      return absl::NotFoundError(absl::StrCat("Marian checkpoint has neither ",
+                                              prefix, own, " nor ", prefix,
+                                              "shared.weight"));
+    }
+    *out = std::make_shared<const Tensor>(std::move(t));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(read_embedding("encoder.embed_tokens.weight", c.vocab_size,
+                                 &encoder_embed_));
+  if (c.share_encoder_decoder_embeddings &&
+      !r.Has("decoder.embed_tokens.weight")) {
+    decoder_embed_ = encoder_embed_;
+  } else {
+    RETURN_IF_ERROR(read_embedding("decoder.embed_tokens.weight",
+                                   c.decoder_vocab_size, &decoder_embed_));
+  }
+  auto read_positions = [&](const std::string& name,
+                            Tensor* out) -> absl::Status {
+    if (r.Has(name)) {
+      ASSIGN_OR_RETURN(*out, r.Read(name, {c.max_position_embeddings, d}));
+    } else {
+      *out = SinusoidalPositions(c.max_position_embeddings, c.d_model);
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(
+      read_positions("encoder.embed_positions.weight", &encoder_positions_));
+  RETURN_IF_ERROR(
+      read_positions("decoder.embed_positions.weight", &decoder_positions_));
+
+  encoder_layers_.resize(c.encoder_layers);
+  for (int i = 0; i < c.encoder_layers; ++i) {
+    RETURN_IF_ERROR(BuildEncoderLayer(
+        weights, prefix + "encoder.layers." + std::to_string(i) + ".",
+        &encoder_layers_[i]));
+  }
+  decoder_layers_.resize(c.decoder_layers);
+  for (int i = 0; i < c.decoder_layers; ++i) {
+    RETURN_IF_ERROR(BuildDecoderLayer(
+        weights, prefix + "decoder.layers." + std::to_string(i) + ".",
+        &decoder_layers_[i]));
+  }
+
+  std::shared_ptr<const Tensor> lm_weight = decoder_embed_;
+  if (weights.has("lm_head.weight")) {
+    auto w = weights.read("lm_head.weight", {c.decoder_vocab_size, d});
+    if (!w.ok()) return w.status();
+    lm_weight = std::make_shared<const Tensor>(*std::move(w));
+  }
+  Tensor bias({c.decoder_vocab_size});
+  if (weights.has("final_logits_bias")) {
+    auto b = weights.read("final_logits_bias", {1, c.decoder_vocab_size});
+    if (!b.ok()) return b.status();
+    std::memcpy(bias.data(), b->data(), bias.numel() * sizeof(float));
+  } else {
+    std::fill(bias.data(), bias.data() + bias.numel(), 0.0f);
+  }
+  lm_head_ = std::make_unique<Linear>(
+      &ctx_, lm_weight, std::make_shared<const Tensor>(std::move(bias)),
+      Linear::Options{});
+  return absl::OkStatus();
+}
+
+absl::Status MarianModel::BuildEncoderLayer(const WeightSource& w,
+                                            const std::string& p,
+                                            EncoderLayer* layer) {
+  const MarianConfig& c = config_;
+  const int64_t d = c.d_model, f = c.encoder_ffn_dim;
+  Reader r(w, p);
+  AttentionWeights aw;
+  Projection q, k, v, o, fc1, fc2;
+  ASSIGN_OR_RETURN(q, ReadProjection(r, "self_attn.q_proj", d, d));
+  ASSIGN_OR_RETURN(k, ReadProjection(r, "self_attn.k_proj", d, d));
+  ASSIGN_OR_RETURN(v, ReadProjection(r, "self_attn.v_proj", d, d));
+  ASSIGN_OR_RETURN(o, ReadProjection(r, "self_attn.out_proj", d, d));
+  ASSIGN_OR_RETURN(fc1, ReadProjection(r, "fc1", f, d));
+  ASSIGN_OR_RETURN(fc2, ReadProjection(r, "fc2", d, f));
+  Projection ln1, ln2;
+  ASSIGN_OR_RETURN(ln1.w, r.Read("self_attn_layer_norm.weight", {d}));
+  ASSIGN_OR_RETURN(ln1.b, r.Read("self_attn_layer_norm.bias", {d}));
+  ASSIGN_OR_RETURN(ln2.w, r.Read("final_layer_norm.weight", {d}));
+  ASSIGN_OR_RETURN(ln2.b, r.Read("final_layer_norm.bias", {d}));
+  aw.q_w = std::move(q.w), aw.q_b = std::move(q.b), aw.k_w = std::move(k.w);
+  aw.k_b = std::move(k.b), aw.v_w = std::move(v.w), aw.v_b = std::move(v.b);
+  aw.o_w = std::move(o.w), aw.o_b = std::move(o.b);
+  MultiHeadAttention::Options opt;
+  opt.fusion = MultiHeadAttention::Fusion::kQkv;
+  opt.residual = true;
+  layer->attn = std::make_unique<MultiHeadAttention>(
+      &ctx_, c.d_model, c.encoder_heads, std::move(aw), opt);
+  layer->attn_ln = std::make_unique<LayerNorm>(
+      &ctx_, std::move(ln1.w), std::move(ln1.b), c.layer_norm_eps);
+  layer->fc1 =
+      std::make_unique<Linear>(&ctx_, std::move(fc1.w), std::move(fc1.b),
+                               Linear::Options{c.activation, false});
+  layer->fc2 =
+      std::make_unique<Linear>(&ctx_, std::move(fc2.w), std::move(fc2.b),
+                               Linear::Options{Activation::kNone, true});
+  layer->ffn_ln = std::make_unique<LayerNorm>(
+      &ctx_, std::move(ln2.w), std::move(ln2.b), c.layer_norm_eps);
+  return absl::OkStatus();
+}
+
+absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
+                                            const std::string& p,
+                                            DecoderLayer* layer) {
+  const MarianConfig& c = config_;
+  const int64_t d = c.d_model, f = c.decoder_ffn_dim;
+  Reader r(w, p);
+  Projection q, k, v, o, cq, ck, cv, co, fc1, fc2;
+  ASSIGN_OR_RETURN(q, ReadProjection(r, "self_attn.q_proj", d, d));
+  ASSIGN_OR_RETURN(k, ReadProjection(r, "self_attn.k_proj", d, d));
+  ASSIGN_OR_RETURN(v, ReadProjection(r, "self_attn.v_proj", d, d));
+  ASSIGN_OR_RETURN(o, ReadProjection(r, "self_attn.out_proj", d, d));
+  ASSIGN_OR_RETURN(cq, ReadProjection(r, "encoder_attn.q_proj", d, d));
+  ASSIGN_OR_RETURN(ck, ReadProjection(r, "encoder_attn.k_proj", d, d));
+  ASSIGN_OR_RETURN(cv, ReadProjection(r, "encoder_attn.v_proj", d, d));
+  ASSIGN_OR_RETURN(co, ReadProjection(r, "encoder_attn.out_proj", d, d));
+  ASSIGN_OR_RETURN(fc1, ReadProjection(r, "fc1", f, d));
+  ASSIGN_OR_RETURN(fc2, ReadProjection(r, "fc2", d, f));
+  Projection ln[3];
+  const char* ln_names[3] = {"self_attn_layer_norm", "encoder_attn_layer_norm",
+                             "final_layer_norm"};
+  for (int i = 0; i < 3; ++i) {
+    ASSIGN_OR_RETURN(ln[i].w,
+                     r.Read(std::string(ln_names[i]) + ".weight", {d}));
+    ASSIGN_OR_RETURN(ln[i].b, r.Read(std::string(ln_names[i]) + ".bias", {d}));
+  }
+  const Linear::Options plain{Activation::kNone, false};
+  const Linear::Options with_residual{Activation::kNone, true};
+  layer->self_qkv =
+      std::make_unique<Linear>(&ctx_, ConcatRows({&q.w, &k.w, &v.w}),
+                               ConcatRows({&q.b, &k.b, &v.b}), plain);
+  layer->self_out = std::make_unique<Linear>(&ctx_, std::move(o.w),
+                                             std::move(o.b), with_residual);
+  layer->cross_q =
+      std::make_unique<Linear>(&ctx_, std::move(cq.w), std::move(cq.b), plain);
+  layer->cross_kv = std::make_unique<Linear>(&ctx_, ConcatRows({&ck.w, &cv.w}),
+                                             ConcatRows({&ck.b, &cv.b}), plain);
+  layer->cross_out = std::make_unique<Linear>(&ctx_, std::move(co.w),
+                                              std::move(co.b), with_residual);
+  layer->fc1 =
+      std::make_unique<Linear>(&ctx_, std::move(fc1.w), std::move(fc1.b),
+                               Linear::Options{c.activation, false});
+  layer->fc2 = std::make_unique<Linear>(&ctx_, std::move(fc2.w),
+                                        std::move(fc2.b), with_residual);
+  std::unique_ptr<LayerNorm>* lns[3] = {&layer->self_ln, &layer->cross_ln,
+                                        &layer->ffn_ln};
+  for (int i = 0; i < 3; ++i) {
+    *lns[i] = std::make_unique<LayerNorm>(&ctx_, std::move(ln[i].w),
+                                          std::move(ln[i].b), c.layer_norm_eps);
+  }
+  return absl::OkStatus();
+}
+
+int64_t MarianModel::decoder_step_weight_bytes() const {
+  const int64_t d = config_.d_model, f = config_.decoder_ffn_dim;
+  const int64_t per_layer = (3 * d * d + 3 * d) + 3 * (d * d + d) +
+                            (d * f + f) + (f * d + d) + 3 * 2 * d;
+  const int64_t lm = static_cast<int64_t>(config_.decoder_vocab_size) * (d + 1);
+  return (per_layer * config_.decoder_layers + lm) *
+         static_cast<int64_t>(sizeof(float));
+}
+
+absl::Status MarianModel::Encode(absl::Span<const int32_t> ids,
+                                 absl::Span<const int> lengths, int len,
+                                 Tensor* out,
+                                 std::vector<Tensor>* hidden_states) {
+  const MarianConfig& c = config_;
+  const int batch = static_cast<int>(lengths.size());
+  const int64_t d = c.d_model, rows = static_cast<int64_t>(batch) * len;
+  if (static_cast<int64_t>(ids.size()) != rows) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Encode: ", ids.size(), " ids for ", batch, " x ", len));
+  }
+  if (len > c.max_position_embeddings) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source of ", len, " tokens exceeds max_position_embeddings ",
+        c.max_position_embeddings));
+  }
+  for (int b = 0; b < batch; ++b) {
+    if (lengths[b] < 1 || lengths[b] > len) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("source length ", lengths[b], " not in [1, ", len, "]"));
+    }
+  }
+  for (int32_t id : ids) {
+    if (id < 0 || id >= c.vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("source token id ", id, " outside the vocabulary [0, ",
+                       c.vocab_size, ")"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  out->Resize({rows, d});
+  float* x = out->data();
+  for (int b = 0; b < batch; ++b) {
+    for (int t = 0; t < len; ++t) {
+      const int64_t row = static_cast<int64_t>(b) * len + t;
+      const float* e =
+          encoder_embed_->data() + static_cast<int64_t>(ids[row]) * d;
+      const float* p = encoder_positions_.data() + static_cast<int64_t>(t) * d;
+      for (int64_t j = 0; j < d; ++j)
+        x[row * d + j] = e[j] * embed_scale_ + p[j];
+    }
+  }
+  if (hidden_states != nullptr) hidden_states->assign(1, *out);
+  std::vector<int32_t> mask(rows);
+  for (int b = 0; b < batch; ++b) {
+    for (int t = 0; t < len; ++t)
+      mask[static_cast<int64_t>(b) * len + t] = t < lengths[b];
+  }
+  encoder_mask_.Resize({rows});
+  BuildAdditiveMask(mask.data(), rows, encoder_mask_.data());
+  encoder_tmp_.Resize({rows, d});
+  encoder_ffn_.Resize({rows, static_cast<int64_t>(c.encoder_ffn_dim)});
+  for (EncoderLayer& layer : encoder_layers_) {
+    float* tmp = encoder_tmp_.data();
+    layer.attn->SelfAttention(x, batch, len, encoder_mask_.data(), tmp,
+                              &encoder_scratch_);
+    layer.attn_ln->Forward(tmp, rows, x);
+    layer.fc1->Forward(x, rows, encoder_ffn_.data());
+    layer.fc2->Forward(encoder_ffn_.data(), rows, tmp, x);
+    layer.ffn_ln->Forward(tmp, rows, x);
+    if (hidden_states != nullptr) hidden_states->push_back(*out);
+  }
+  return absl::OkStatus();
+}
+
+void MarianModel::ComputeCrossKv(const Tensor& encoded,
+                                 absl::Span<const int> lengths, int len,
+                                 std::vector<CrossKv>* out) {
+  const int batch = static_cast<int>(lengths.size());
+  const int64_t d = config_.d_model, rows = static_cast<int64_t>(batch) * len;
+  absl::MutexLock lock(&mu_);
+  out->assign(batch, CrossKv{});
+  for (int b = 0; b < batch; ++b) {
+    (*out)[b].length = lengths[b];
+    (*out)[b].layers.resize(decoder_layers_.size());
+  }
+  cross_tmp_.Resize({rows, 2 * d});
+  for (size_t l = 0; l < decoder_layers_.size(); ++l) {
+    decoder_layers_[l].cross_kv->Forward(encoded.data(), rows,
+                                         cross_tmp_.data());
+    for (int b = 0; b < batch; ++b) {
+      Tensor& kv = (*out)[b].layers[l];
+      kv.Resize({lengths[b], 2 * d});
+      std::memcpy(kv.data(),
+                  cross_tmp_.data() + static_cast<int64_t>(b) * len * 2 * d,
+                  kv.numel() * sizeof(float));
+    }
+  }
+}
+
+std::unique_ptr<KvCachePool> MarianModel::NewCachePool() const {
+  return std::make_unique<KvCachePool>(config_.decoder_layers, config_.d_model);
+}
+
+void MarianModel::EmbedDecoderRows(absl::Span<const DecoderRow> rows,
+                                   float* x) const {
+  const int64_t d = config_.d_model;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const float* e =
+        decoder_embed_->data() + static_cast<int64_t>(rows[r].token) * d;
+    const float* p =
+        decoder_positions_.data() + static_cast<int64_t>(rows[r].position) * d;
+    for (int64_t j = 0; j < d; ++j) x[r * d + j] = e[j] * embed_scale_ + p[j];
+  }
+}
+
+void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
+                              KvCachePool* cache, Tensor* logits) {
+  const MarianConfig& c = config_;
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const int64_t d = c.d_model;
+  const int heads = c.decoder_heads, head_dim = c.d_model / c.decoder_heads;
+  const float scale =
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  absl::MutexLock lock(&mu_);
+  DecoderScratch& s = dec_;
+  s.x.Resize({n, d});
+  s.tmp.Resize({n, d});
+  s.qkv.Resize({n, 3 * d});
+  s.q.Resize({n, d});
+  s.ctx.Resize({n, d});
+  s.ffn.Resize({n, static_cast<int64_t>(c.decoder_ffn_dim)});
+  int max_len = 1;
+  for (const DecoderRow& row : rows)
+    max_len = std::max({max_len, row.position + 1, row.cross->length});
+  if (static_cast<int>(s.probs.size()) < max_len) s.probs.resize(max_len);
+  logits->Resize({n, static_cast<int64_t>(c.decoder_vocab_size)});
+  if (n == 0) return;
+
+  float* x = s.x.data();
+  EmbedDecoderRows(rows, x);
+  for (size_t l = 0; l < decoder_layers_.size(); ++l) {
+    DecoderLayer& layer = decoder_layers_[l];
+    // Causal self-attention: append this step's K/V, attend over positions [0,
+    // position].
+    layer.self_qkv->Forward(x, n, s.qkv.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const DecoderRow& row = rows[r];
+      const float* qkv = s.qkv.data() + r * 3 * d;
+      float* keys = cache->keys(row.cache_slot, static_cast<int>(l));
+      float* values = cache->values(row.cache_slot, static_cast<int>(l));
+      std::memcpy(keys + row.position * d, qkv + d, d * sizeof(float));
+      std::memcpy(values + row.position * d, qkv + 2 * d, d * sizeof(float));
+      AttendRow(qkv, keys, values, d, row.position + 1, heads, head_dim, scale,
+                s.probs.data(), s.ctx.data() + r * d);
+    }
+    layer.self_out->Forward(s.ctx.data(), n, s.tmp.data(), x);
+    layer.self_ln->Forward(s.tmp.data(), n, x);
+    // Cross-attention over the row's source sentence.
+    layer.cross_q->Forward(x, n, s.q.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const Tensor& kv = rows[r].cross->layers[l];
+      AttendRow(s.q.data() + r * d, kv.data(), kv.data() + d, 2 * d,
+                rows[r].cross->length, heads, head_dim, scale, s.probs.data(),
+                s.ctx.data() + r * d);
+    }
+    layer.cross_out->Forward(s.ctx.data(), n, s.tmp.data(), x);
+    layer.cross_ln->Forward(s.tmp.data(), n, x);
+    // Feed-forward.
+    layer.fc1->Forward(x, n, s.ffn.data());
+    layer.fc2->Forward(s.ffn.data(), n, s.tmp.data(), x);
+    layer.ffn_ln->Forward(s.tmp.data(), n, x);
+  }
+  lm_head_->Forward(x, n, logits->data());
+}
+
+}  // namespace attnserve

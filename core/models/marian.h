@@ -1,0 +1,142 @@
+#ifndef ATTNSERVE_CORE_MODELS_MARIAN_H_
+#define ATTNSERVE_CORE_MODELS_MARIAN_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "core/layers/attention.h"
+#include "core/layers/kv_cache.h"
+#include "core/models/marian_config.h"
+#include "core/ops/dnnl_context.h"
+#include "core/ops/layer_norm.h"
+#include "core/ops/linear.h"
+#include "core/tensor.h"
+
+namespace attnserve {
+
+// Where the model's weights come from: a checkpoint (safetensors) or memory
+// (tests, benches). Names are Hugging Face state-dict keys.
+struct WeightSource {
+  std::function<bool(const std::string& name)> has;
+  // Reads a tensor and checks its shape (error names the tensor, expected and
+  // found shape).
+  std::function<absl::StatusOr<Tensor>(const std::string& name,
+                                       const std::vector<int64_t>& shape)>
+      read;
+};
+
+// Hugging Face MarianMTModel (transformers 4.57 modeling_marian.py), fp32
+// inference: post-LN encoder and decoder, scaled embeddings + static sinusoidal
+// positions, tied LM head plus final_logits_bias. The decoder runs one step for
+// many independent rows at once (different sentences, source lengths and
+// decoded lengths): projections, FFN and logits are batched matmuls over all
+// rows; attention runs per row over its own cache. Thread-safe (calls are
+// serialised: the oneDNN context and scratch buffers are shared).
+class MarianModel {
+ public:
+  // config.json + model.safetensors of a Hugging Face folder.
+  static absl::StatusOr<std::unique_ptr<MarianModel>> Load(
+      const std::string& folder);
+  // Accepts keys with or without the "model." prefix; lm_head.weight,
+  // embed_tokens and embed_positions are used when present, else tied to shared
+  // / computed as HF does.
+  static absl::StatusOr<std::unique_ptr<MarianModel>> Create(
+      const MarianConfig& config, const WeightSource& weights);
+
+  const MarianConfig& config() const { return config_; }
+  // Bytes of weights a decoder step reads (decoder layers minus cross K/V + LM
+  // head).
+  int64_t decoder_step_weight_bytes() const;
+
+  // Encoder over a right-padded batch: ids [batch, len], lengths[b] real tokens
+  // (>= 1). out: [batch·len, d_model]. hidden_states (optional): HF
+  // encoder_hidden_states (embeddings, then each layer's output), each
+  // [batch·len, d_model].
+  absl::Status Encode(absl::Span<const int32_t> ids,
+                      absl::Span<const int> lengths, int len, Tensor* out,
+                      std::vector<Tensor>* hidden_states = nullptr);
+
+  // Cross-attention keys|values of one source sentence: per decoder layer
+  // [length, 2·d_model].
+  struct CrossKv {
+    std::vector<Tensor> layers;
+    int length = 0;
+  };
+  // For each sentence b of an encoded batch (out of Encode), its CrossKv over
+  // lengths[b] rows.
+  void ComputeCrossKv(const Tensor& encoded, absl::Span<const int> lengths,
+                      int len, std::vector<CrossKv>* out);
+
+  // A new self-attention cache pool shaped for this decoder.
+  std::unique_ptr<KvCachePool> NewCachePool() const;
+
+  struct DecoderRow {
+    int32_t token = 0;   // input token (decoder start at position 0)
+    int position = 0;    // = tokens already in the row's cache
+    int cache_slot = 0;  // slot in the pool; capacity > position
+    const CrossKv* cross = nullptr;
+  };
+  // One decoder step: appends each row's self K/V at `position` and writes raw
+  // logits (incl. final_logits_bias) to logits [rows, decoder_vocab_size].
+  void DecoderStep(absl::Span<const DecoderRow> rows, KvCachePool* cache,
+                   Tensor* logits);
+
+ private:
+  struct EncoderLayer {
+    std::unique_ptr<MultiHeadAttention> attn;
+    std::unique_ptr<LayerNorm> attn_ln;
+    std::unique_ptr<Linear> fc1, fc2;
+    std::unique_ptr<LayerNorm> ffn_ln;
+  };
+  struct DecoderLayer {
+    std::unique_ptr<Linear> self_qkv, self_out;
+    std::unique_ptr<LayerNorm> self_ln;
+    std::unique_ptr<Linear> cross_q, cross_kv, cross_out;
+    std::unique_ptr<LayerNorm> cross_ln;
+    std::unique_ptr<Linear> fc1, fc2;
+    std::unique_ptr<LayerNorm> ffn_ln;
+  };
+  struct DecoderScratch {
+    Tensor x, tmp, qkv, q, ctx, ffn;
+    std::vector<float> probs;
+  };
+
+  explicit MarianModel(const MarianConfig& config) : config_(config) {}
+  absl::Status Build(const WeightSource& weights);
+  absl::Status BuildEncoderLayer(const WeightSource& w,
+                                 const std::string& prefix,
+                                 EncoderLayer* layer);
+  absl::Status BuildDecoderLayer(const WeightSource& w,
+                                 const std::string& prefix,
+                                 DecoderLayer* layer);
+  void EmbedDecoderRows(absl::Span<const DecoderRow> rows, float* x) const;
+
+  MarianConfig config_;
+  float embed_scale_ = 1.0f;
+  DnnlContext ctx_;
+  std::shared_ptr<const Tensor> encoder_embed_, decoder_embed_;
+  Tensor encoder_positions_, decoder_positions_;
+  std::vector<EncoderLayer> encoder_layers_;
+  std::vector<DecoderLayer> decoder_layers_;
+  std::unique_ptr<Linear> lm_head_;
+
+  absl::Mutex mu_;
+  AttentionScratch encoder_scratch_ ABSL_GUARDED_BY(mu_);
+  Tensor encoder_tmp_ ABSL_GUARDED_BY(mu_), encoder_ffn_ ABSL_GUARDED_BY(mu_),
+      encoder_mask_ ABSL_GUARDED_BY(mu_), cross_tmp_ ABSL_GUARDED_BY(mu_);
+  DecoderScratch dec_ ABSL_GUARDED_BY(mu_);
+};
+
+// A WeightSource over a safetensors file (kept open by the returned source).
+absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_MODELS_MARIAN_H_
