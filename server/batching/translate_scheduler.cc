@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 
 namespace attnserve::server {
 namespace {
@@ -24,8 +25,8 @@ int RowsOf(const GenerationOptions& options) {
 // touches a Job.
 struct Job {
   std::shared_ptr<TranslateWork> work;
-  int next_to_admit = 0;  // texts before this index have joined the DecodeBatch
-  int unfinished = 0;     // texts that have not produced their finishing event
+  int next_to_admit = 0;  // texts before this index joined the DecodeBatch
+  int unfinished = 0;     // texts without their finishing event yet
   bool done = false;      // on_done was called
 
   int num_texts() const { return static_cast<int>(work->sources.size()); }
@@ -50,20 +51,21 @@ struct TranslateScheduler::Impl {
 
   // Worker thread.
   void Run();
-  bool
-  WaitForWork();  // false when shut down and everything accepted is finished
+  // False once shut down with every accepted text finished.
+  bool WaitForWork();
   void TakeInbox();
   void DropCancelledAndExpired();
   void AdmitWaiting();
+  std::vector<Slot> SelectAdmissions();  // FIFO while rows are free
+  absl::Status AddToBatch(absl::Span<const Slot> texts);  // records SeqIds
   void StepOnce();
   void RetireDoneJobs();
 
   // Worker helpers.
-  void Finish(
-      Job& job,
-      const absl::Status& status);  // cancels running texts, calls on_done
-  void CountAdmitted(
-      int texts);  // texts leave the waiting count (admitted or dropped)
+  // Cancels the job's running texts, drops its waiting ones, calls on_done.
+  void Finish(Job& job, const absl::Status& status);
+  // Texts leave the waiting count (admitted or dropped).
+  void CountAdmitted(int texts);
   int rows_in_use() const { return batch->num_rows(); }
 
   const SchedulerOptions options;
@@ -72,8 +74,8 @@ struct TranslateScheduler::Impl {
   absl::Mutex mu;
   absl::CondVar work_arrived;
   std::deque<std::shared_ptr<TranslateWork>> inbox ABSL_GUARDED_BY(mu);
-  int texts_waiting ABSL_GUARDED_BY(mu) =
-      0;  // accepted, not yet admitted or dropped
+  // Texts accepted but not yet admitted or dropped.
+  int texts_waiting ABSL_GUARDED_BY(mu) = 0;
   bool shutting_down ABSL_GUARDED_BY(mu) = false;
 
   // Owned by the worker thread.
@@ -178,51 +180,74 @@ void TranslateScheduler::Impl::DropCancelledAndExpired() {
   }
 }
 
-void TranslateScheduler::Impl::AdmitWaiting() {
+std::vector<Slot> TranslateScheduler::Impl::SelectAdmissions() {
   std::vector<Slot> admitted;
-  std::vector<absl::Span<const int32_t>> sources;
-  std::vector<GenerationOptions> options_per_text;
   int rows = rows_in_use();
   // Strict FIFO: stop at the first text that does not fit, so wide texts are
-  // not starved.
+  // not starved by narrow ones behind them.
   for (Job& job : jobs) {
     if (job.done) continue;
     const int width = RowsOf(job.work->options);
-    bool full = false;
     while (!job.all_admitted()) {
       const bool batch_empty = rows == 0 && admitted.empty();
       if (rows + width > options.max_batch_rows && !batch_empty) {
-        full = true;
-        break;
+        return admitted;
       }
-      admitted.push_back({&job, job.next_to_admit});
-      sources.push_back(job.work->sources[job.next_to_admit].ids);
-      options_per_text.push_back(job.work->options);
-      ++job.next_to_admit;
+      admitted.push_back({&job, job.next_to_admit++});
       rows += width;
     }
-    if (full) break;
   }
-  if (admitted.empty()) return;
-  CountAdmitted(static_cast<int>(admitted.size()));
+  return admitted;
+}
 
-  const absl::Time now = absl::Now();
-  if (observer != nullptr) {
-    for (const Slot& slot : admitted)
-      observer->OnQueueWait(now - slot.job->work->enqueued);
+absl::Status TranslateScheduler::Impl::AddToBatch(
+    absl::Span<const Slot> texts) {
+  std::vector<absl::Span<const int32_t>> sources;
+  std::vector<GenerationOptions> options_per_text;
+  for (const Slot& slot : texts) {
+    sources.push_back(slot.job->work->sources[slot.index].ids);
+    options_per_text.push_back(slot.job->work->options);
   }
   absl::StatusOr<std::vector<DecodeBatch::SeqId>> ids =
       batch->Add(sources, options_per_text);
-  if (!ids.ok()) {
-    const absl::Status error = absl::InternalError(
-        absl::StrCat("translation failed to start: ", ids.status().message()));
+  if (!ids.ok()) return ids.status();
+  for (size_t i = 0; i < texts.size(); ++i)
+    running.emplace((*ids)[i], texts[i]);
+  return absl::OkStatus();
+}
+
+void TranslateScheduler::Impl::AdmitWaiting() {
+  const std::vector<Slot> admitted = SelectAdmissions();
+  if (admitted.empty()) return;
+  CountAdmitted(static_cast<int>(admitted.size()));
+  if (observer != nullptr) {
+    const absl::Time now = absl::Now();
     for (const Slot& slot : admitted) {
-      if (!slot.job->done) Finish(*slot.job, error);
+      observer->OnQueueWait(now - slot.job->work->enqueued);
     }
-    return;
   }
-  for (size_t i = 0; i < admitted.size(); ++i)
-    running.emplace((*ids)[i], admitted[i]);
+  // One encoder pass for all newly admitted texts.
+  absl::Status added = AddToBatch(admitted);
+  if (added.ok()) return;
+  // Retry work by work, so that one work the core rejects does not fail the
+  // others admitted with it. Slots of one job are contiguous.
+  for (size_t begin = 0; begin < admitted.size();) {
+    size_t end = begin;
+    while (end < admitted.size() && admitted[end].job == admitted[begin].job) {
+      ++end;
+    }
+    Job& job = *admitted[begin].job;
+    const bool single_work = begin == 0 && end == admitted.size();
+    if (!single_work) {
+      added =
+          AddToBatch(absl::MakeConstSpan(admitted).subspan(begin, end - begin));
+    }
+    if (!added.ok()) {
+      Finish(job, absl::InternalError(absl::StrCat(
+                      "translation failed to start: ", added.message())));
+    }
+    begin = end;
+  }
 }
 
 void TranslateScheduler::Impl::StepOnce() {

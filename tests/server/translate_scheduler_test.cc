@@ -284,6 +284,9 @@ class FaultInjectingTranslator : public Translator {
 
   std::atomic<bool> fail_next_add{false};
   std::atomic<bool> fail_next_step{false};
+  // Every Add containing a source of this length fails (a work the core
+  // rejects).
+  std::atomic<int> reject_source_length{-1};
 
   absl::StatusOr<Encoding> TokenizeSource(
       std::string_view text, bool truncate,
@@ -327,6 +330,11 @@ class FaultInjectingTranslator : public Translator {
         absl::Span<const GenerationOptions> options) override {
       if (owner_->fail_next_add.exchange(false))
         return absl::InternalError("injected Add fault");
+      for (const auto& source : sources) {
+        if (static_cast<int>(source.size()) == owner_->reject_source_length) {
+          return absl::InternalError("injected rejection of a source");
+        }
+      }
       return real_->Add(sources, options);
     }
     void Cancel(SeqId id) override { real_->Cancel(id); }
@@ -608,6 +616,36 @@ TEST_F(TranslateSchedulerTest, CoreErrorsEndAffectedWorkAndServingGoesOn) {
   RecordingWork after({&Text("mixed_case[0]")}, Beam());
   ASSERT_TRUE(scheduler.Submit(after.work()).ok());
   ExpectGolden(after, /*beam=*/true);
+}
+
+TEST_F(TranslateSchedulerTest, RejectedWorkDoesNotFailWorkAdmittedWithIt) {
+  FaultInjectingTranslator faulty(model_);
+  Gate blocked, release;  // outlives the scheduler: its worker may wait on it
+  RecordingObserver observer;
+  TranslateScheduler scheduler(&faulty, SchedulerOptions{}, &observer);
+  RecordingWork first({&LongText()}, Greedy(), absl::InfiniteFuture(),
+                      [&](TranslateWork&, int, const DecodeBatch::Event&) {
+                        if (!blocked.Opened()) {
+                          blocked.Open();
+                          release.WaitOpen();
+                        }
+                      });
+  ASSERT_TRUE(scheduler.Submit(first.work()).ok());
+  blocked.WaitOpen();
+  // Both join at the same step, i.e. in one Add, which the core rejects.
+  const GoldenText& poison = Text("cjk[0]");
+  faulty.reject_source_length = static_cast<int>(poison.source.size());
+  RecordingWork rejected({&poison}, Greedy());
+  RecordingWork fine({&Text("mixed_case[0]"), &Text("emoji[0]")}, Beam());
+  ASSERT_TRUE(scheduler.Submit(rejected.work()).ok());
+  ASSERT_TRUE(scheduler.Submit(fine.work()).ok());
+  release.Open();
+
+  const absl::Status status = rejected.Wait();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_THAT(status.message(), HasSubstr("injected rejection"));
+  ExpectGolden(fine, /*beam=*/true);
+  ExpectGolden(first, /*beam=*/false);
 }
 
 TEST_F(TranslateSchedulerTest, ShutdownFinishesEveryAcceptedText) {
