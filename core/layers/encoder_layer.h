@@ -1,0 +1,48 @@
+#ifndef ATTNSERVE_CORE_LAYERS_ENCODER_LAYER_H_
+#define ATTNSERVE_CORE_LAYERS_ENCODER_LAYER_H_
+
+#include <memory>
+
+#include "core/layers/attention.h"
+#include "core/ops/layer_norm.h"
+#include "core/ops/linear.h"
+
+namespace attnserve {
+
+// Weights of one post-LayerNorm Transformer encoder layer (BERT, Marian):
+// PyTorch layouts.
+struct EncoderLayerWeights {
+  AttentionWeights attention;
+  Tensor attn_ln_g, attn_ln_b;  // LayerNorm after attention + residual
+  Tensor ffn_in_w, ffn_in_b;    // [ffn, hidden], [ffn]
+  Tensor ffn_out_w, ffn_out_b;  // [hidden, ffn], [hidden]
+  Tensor ffn_ln_g, ffn_ln_b;    // LayerNorm after FFN + residual
+};
+
+// Activation buffers shared by all layers of a model (grow-only).
+struct EncoderScratch {
+  AttentionScratch attention;
+  Tensor attn_out, ffn;
+};
+
+// Post-LN layer: a = LN(x + SelfAttn(x)); x' = LN(a + W2·act(W1·a)). The
+// residual adds are fused into the preceding matmuls (binary post-op).
+class PostLnEncoderLayer {
+ public:
+  PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads, Activation act,
+                     float eps, EncoderLayerWeights w);
+
+  // x: [batch·len, hidden], updated in place; mask: additive [batch, len].
+  void Forward(float* x, int batch, int len, const float* mask,
+               EncoderScratch* s);
+
+ private:
+  MultiHeadAttention attention_;
+  LayerNorm attn_ln_;
+  Linear ffn_in_, ffn_out_;
+  LayerNorm ffn_ln_;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_LAYERS_ENCODER_LAYER_H_

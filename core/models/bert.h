@@ -1,0 +1,95 @@
+#ifndef ATTNSERVE_CORE_MODELS_BERT_H_
+#define ATTNSERVE_CORE_MODELS_BERT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/layers/encoder_layer.h"
+#include "core/models/safetensors.h"
+#include "core/ops/dnnl_context.h"
+#include "core/ops/layer_norm.h"
+
+namespace attnserve {
+
+// The fields of a Hugging Face BertConfig (config.json) the forward pass
+// depends on.
+struct BertConfig {
+  int vocab_size = 0;
+  int hidden_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int intermediate_size = 0;
+  int max_position_embeddings = 0;
+  int type_vocab_size = 2;
+  float layer_norm_eps = 1e-12f;
+  Activation activation = Activation::kGeluErf;
+};
+
+// Reads <folder>/config.json: model_type must be "bert",
+// position_embedding_type "absolute", hidden_act a supported activation; errors
+// name config.json and the key.
+absl::StatusOr<BertConfig> ReadBertConfig(const std::string& folder);
+
+// All parameters, PyTorch layouts. Filled by LoadBertWeights or randomly
+// (benchmarks).
+struct BertWeights {
+  Tensor word_embeddings;        // [vocab, hidden]
+  Tensor position_embeddings;    // [max_positions, hidden]
+  Tensor token_type_embeddings;  // [type_vocab, hidden]
+  Tensor embeddings_ln_g, embeddings_ln_b;
+  std::vector<EncoderLayerWeights> layers;
+};
+
+// Reads the BertModel tensors from a safetensors file, with or without the
+// "bert." prefix (extra heads are ignored). Missing tensor / wrong shape: error
+// naming file and tensor.
+absl::StatusOr<BertWeights> LoadBertWeights(const SafetensorsFile& file,
+                                            const BertConfig& c);
+// Checks every shape against the config (for weights not read from a file).
+absl::Status ValidateBertWeights(const BertWeights& w, const BertConfig& c);
+
+// BERT encoder (HF BertModel without the pooler), fp32 on oneDNN. Forward is
+// not thread-safe: one thread at a time (it reuses the instance's activation
+// buffers and primitives).
+class BertModel {
+ public:
+  static absl::StatusOr<std::unique_ptr<BertModel>> Load(
+      const std::string& folder);
+  static absl::StatusOr<std::unique_ptr<BertModel>> Create(
+      const BertConfig& config, BertWeights weights);
+
+  const BertConfig& config() const { return config_; }
+
+  // ids, mask: [batch, len] row-major (right padding, mask 1 = token), token
+  // types 0, positions 0..len-1. last_hidden: [batch, len, hidden].
+  // hidden_states (optional): embedding output and the output of every layer,
+  // as HF output_hidden_states.
+  absl::Status Forward(absl::Span<const int32_t> ids,
+                       absl::Span<const int32_t> mask, int batch, int len,
+                       Tensor* last_hidden,
+                       std::vector<Tensor>* hidden_states = nullptr);
+
+ private:
+  BertModel(const BertConfig& config, BertWeights weights);
+  absl::Status CheckInputs(absl::Span<const int32_t> ids,
+                           absl::Span<const int32_t> mask, int batch,
+                           int len) const;
+  void Embed(absl::Span<const int32_t> ids, int batch, int len,
+             float* out) const;
+
+  BertConfig config_;
+  std::unique_ptr<DnnlContext> ctx_;  // before the ops that point to it
+  Tensor word_, position_, token_type_;
+  std::unique_ptr<LayerNorm> embeddings_ln_;
+  std::vector<std::unique_ptr<PostLnEncoderLayer>> layers_;
+  EncoderScratch scratch_;
+  std::vector<float> mask_add_;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_MODELS_BERT_H_

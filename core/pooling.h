@@ -1,0 +1,42 @@
+#ifndef ATTNSERVE_CORE_POOLING_H_
+#define ATTNSERVE_CORE_POOLING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/models/sentence_encoder.h"
+#include "core/tensor.h"
+
+namespace attnserve {
+
+// The sentence-transformers pipeline after the Transformer module.
+struct PoolingConfig {
+  Pooling mode = Pooling::kMean;
+  bool normalize = false;  // modules.json has a Normalize module
+  int max_seq_length = 0;  // sentence_bert_config.json; 0 = not given
+  bool include_prompt =
+      true;  // 1_Pooling/config.json; only matters with prompts (unused here)
+};
+
+// Reads modules.json (Transformer, Pooling with its path, Normalize), the
+// pooling module's config.json (exactly one of mean / cls / max) and
+// sentence_bert_config.json. A folder without modules.json is a plain HF model:
+// mean pooling, no normalisation (the sentence-transformers default when it
+// wraps a bare transformers model). Modules that would change the output and
+// are not implemented (Dense, other pooling modes) are rejected naming the
+// file.
+absl::StatusOr<PoolingConfig> ReadPoolingConfig(const std::string& folder);
+
+// out[b] = pooled hidden[b] ([batch, len, dim]) over positions with mask 1, as
+// sentence-transformers: mean = Σ h·m / max(Σ m, 1e-9); cls = h[b,0]; max = max
+// over masked tokens (padding set to -1e9). normalize: x / max(‖x‖₂, 1e-12).
+void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
+                      Pooling mode, bool normalize,
+                      std::vector<std::vector<float>>* out);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_POOLING_H_
