@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -141,7 +142,12 @@ ServerProcess::~ServerProcess() {
 
 absl::Status ServerProcess::Start(const std::vector<std::string>& extra_flags,
                                   absl::Duration wait) {
-  const std::string exe = BinPath("attnserve-server");
+  // ATTNSERVE_SERVER_BIN overrides the build's own server (e.g. one built
+  // elsewhere).
+  const char* override_bin = std::getenv("ATTNSERVE_SERVER_BIN");
+  const std::string exe = override_bin != nullptr && *override_bin != '\0'
+                              ? std::string(override_bin)
+                              : BinPath("attnserve-server");
   if (access(exe.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(exe, " is missing: build the attnserve-server target"));
