@@ -241,6 +241,36 @@ TEST(WordpieceTest, CasedConfigKeepsCaseAndAccents) {
   EXPECT_EQ((*loaded)->model_max_length(), std::numeric_limits<int>::max());
 }
 
+// Inputs that the HF pipeline maps to the same tokens (derived from its rules,
+// not outputs).
+TEST(WordpieceTest, EquivalentSpellingsTokenizeAlike) {
+  auto tok = LoadBert();
+  ASSERT_NE(tok, nullptr);
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"\xC4\xB0S IT",
+       "is it"},  // U+0130 lowers to "i" + U+0307, accent stripped
+      {"cafe\xCC\x81", "caf\xC3\xA9"},  // combining vs precomposed acute
+      {"caf\xC3\xA9", "cafe"},
+      {"x\x0By", "xy"},  // vertical tab is a control char: dropped
+      {"a\xE2\x80\xA8"
+       "b",
+       "a b"},  // U+2028 separates words (Python str.split)
+      {"\xE6\x97\xA5\xE6\x9C\xAC",
+       "\xE6\x97\xA5 \xE6\x9C\xAC"},  // CJK isolated
+      {"[Sep]", "[ sep ]"},  // only the exact special string is special
+      {"hello[SEP]world", "hello [SEP] world"},
+      {"\xC3\x9F", "[UNK]"},  // sharp s stays sharp s: not in this vocab
+  };
+  for (const auto& [a, b] : pairs) {
+    auto ea = tok->Encode(a, true, 128);
+    auto eb = tok->Encode(b, true, 128);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    EXPECT_EQ(ea->pieces, eb->pieces)
+        << a << " vs " << b << ": " << testing::PrintToString(ea->pieces);
+    EXPECT_EQ(ea->ids, eb->ids) << a << " vs " << b;
+  }
+}
+
 TEST(WordpieceTest, ConcurrentEncodesAgree) {
   const nlohmann::json cases = ReadCases();
   auto tok = LoadBert();
