@@ -1,0 +1,114 @@
+"""attnserve_client against a real attnserve-server with the golden tiny models."""
+import numpy as np
+import pytest
+
+from conftest import golden_case, golden_tensor
+
+
+def generated_ids(sequence):
+    """Golden ids without the decoder-start token, up to and including the first </s>."""
+    ids = []
+    for t in sequence[1:]:
+        ids.append(t)
+        if t == 0:
+            break
+    return ids
+
+
+def test_health(client):
+    assert client.health() == "SERVING"
+
+
+def test_models(client):
+    models = {m.name: m for m in client.models()}
+    assert set(models) == {"g", "t"}
+    assert models["g"].task == "encode" and models["g"].state == "ready"
+    assert models["g"].embedding_dimensions == 64
+    assert models["t"].task == "translate" and models["t"].architecture == "marian"
+    assert client.model("t").name == "t"
+
+
+@pytest.mark.parametrize("case", ["ascii", "accents", "cjk", "batch_padding", "long_truncated"])
+def test_encode_matches_golden(client, case):
+    c = golden_case("bert-tiny", case)
+    want = golden_tensor("bert-tiny", case + ".mean_pooled_normalized")
+    got = client.encode(c["texts"], model="g", truncate=True)
+    assert len(got) == len(c["texts"])
+    for i, v in enumerate(got):
+        assert v.dtype == np.float32 and v.shape == (64,)
+        np.testing.assert_allclose(v, want[i], atol=1e-5, err_msg="%s text %d" % (case, i))
+
+
+def test_encode_without_normalize_is_the_mean(client):
+    c = golden_case("bert-tiny", "ascii")
+    want = golden_tensor("bert-tiny", "ascii.mean_pooled")
+    got = client.encode(c["texts"], model="g", pooling="mean", normalize=False)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-5)
+    assert client.encode("x", model="g", as_numpy=False)[0].__class__ is list
+
+
+def test_tokenize_matches_golden(client):
+    c = golden_case("bert-tiny", "ascii")
+    t = client.tokenize(c["texts"], model="g")[0]
+    assert t.token_ids == c["input_ids"][0]
+    assert t.pieces == c["tokens"][0]
+
+
+def test_greedy_translate_matches_golden(client):
+    c = golden_case("marian-tiny", "batch_padding")
+    got = client.translate(c["texts"], model="t", beam_size=1, max_new_tokens=16)
+    for i, t in enumerate(got):
+        assert t.text == c["greedy"]["decoded"][i]
+        assert t.hypotheses[0].token_ids == generated_ids(c["greedy"]["sequences"][i])
+
+
+def test_beam_translate_nbest_matches_golden(client):
+    c = golden_case("marian-tiny", "ascii")
+    got = client.translate(c["texts"], model="t", beam_size=4, num_hypotheses=4,
+                           max_new_tokens=16)[0]
+    assert [h.text for h in got.hypotheses] == c["beam"]["all_4_decoded"][0]
+    np.testing.assert_allclose([h.score for h in got.hypotheses],
+                               c["beam"]["sequences_scores"][0], atol=1e-4)
+
+
+def test_translate_stream_greedy_deltas(client):
+    c = golden_case("marian-tiny", "batch_padding")
+    events = list(client.translate_stream(c["texts"], model="t", beam_size=1,
+                                          max_new_tokens=16))
+    assert len(events) >= 2
+    assert events[-1].usage is not None and events[-1].usage.output_tokens > 0
+    assert all(e.usage is None for e in events[:-1])
+    for i in range(len(c["texts"])):
+        mine = [e for e in events if e.index == i]
+        ids = [t for e in mine for t in e.token_ids]
+        assert ids == generated_ids(c["greedy"]["sequences"][i])
+        finished = [e for e in mine if e.finished]
+        assert len(finished) == 1
+        assert finished[0].translation.text == c["greedy"]["decoded"][i]
+        assert "".join(e.text_delta for e in mine).strip() == c["greedy"]["decoded"][i]
+
+
+def test_errors_carry_grpc_codes(attnserve_client, client):
+    import grpc
+    err = attnserve_client.AttnserveError
+    with pytest.raises(err) as e:
+        client.encode(["a"], model="nope")
+    assert e.value.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(err) as e:
+        client.encode([], model="g")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(err) as e:
+        client.encode(["word " * 400], model="g")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(err) as e:
+        client.translate(["hi"], model="t", beam_size=10000)
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(err) as e:
+        list(client.translate_stream(["hi"], model="g"))
+    assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(err) as e:
+        client.translate(["word " * 100] * 16, model="t", beam_size=4, truncate=True,
+                         timeout=0.001)
+    assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    with pytest.raises(ValueError):
+        client.encode(["a"], model="g", pooling="sum")
