@@ -1,0 +1,106 @@
+// SentenceEncoder::Load: a BERT-family sentence-transformers folder ->
+// BertSentenceEncoder (WordPiece tokenizer + BertModel + pooling), as
+// SentenceTransformer.encode.
+#include "core/models/sentence_encoder.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/models/bert.h"
+#include "core/pooling.h"
+#include "core/tokenizers/wordpiece.h"
+
+namespace attnserve {
+namespace {
+
+class BertSentenceEncoder : public SentenceEncoder {
+ public:
+  BertSentenceEncoder(std::unique_ptr<WordpieceTokenizer> tokenizer,
+                      std::unique_ptr<BertModel> model, PoolingConfig pooling)
+      : tokenizer_(std::move(tokenizer)),
+        model_(std::move(model)),
+        pooling_(pooling) {
+    max_tokens_ = std::min(model_->config().max_position_embeddings,
+                           tokenizer_->model_max_length());
+    if (pooling_.max_seq_length > 0)
+      max_tokens_ = std::min(max_tokens_, pooling_.max_seq_length);
+  }
+
+  absl::StatusOr<Encoding> Tokenize(std::string_view text,
+                                    bool truncate) const override {
+    return tokenizer_->Encode(text, truncate, max_tokens_);
+  }
+
+  absl::StatusOr<std::vector<std::vector<float>>> Embed(
+      absl::Span<const absl::Span<const int32_t>> batch, Pooling pooling,
+      bool normalize) override {
+    std::vector<std::vector<float>> out;
+    if (batch.empty()) return out;
+    size_t len = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].empty() ||
+          batch[i].size() > static_cast<size_t>(max_tokens_)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Embed: text ", i, " has ", batch[i].size(),
+                         " tokens; need 1..", max_tokens_));
+      }
+      len = std::max(len, batch[i].size());
+    }
+    // Right-padded [batch, len] ids and 0/1 mask (buffers reused across calls).
+    ids_.assign(batch.size() * len, tokenizer_->pad_id());
+    mask_.assign(batch.size() * len, 0);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::copy(batch[i].begin(), batch[i].end(), ids_.begin() + i * len);
+      std::fill_n(mask_.begin() + i * len, batch[i].size(), 1);
+    }
+    absl::Status s =
+        model_->Forward(ids_, mask_, static_cast<int>(batch.size()),
+                        static_cast<int>(len), &hidden_);
+    if (!s.ok()) return s;
+    PoolHiddenStates(hidden_, mask_, pooling, normalize, &out);
+    return out;
+  }
+
+  std::string architecture() const override { return "bert"; }
+  int max_input_tokens() const override { return max_tokens_; }
+  int dimensions() const override { return model_->config().hidden_size; }
+  Pooling default_pooling() const override { return pooling_.mode; }
+  bool default_normalize() const override { return pooling_.normalize; }
+  DType dtype() const override { return DType::kFloat32; }
+
+ private:
+  std::unique_ptr<WordpieceTokenizer> tokenizer_;
+  std::unique_ptr<BertModel> model_;
+  PoolingConfig pooling_;
+  int max_tokens_ = 0;
+  std::vector<int32_t> ids_, mask_;
+  Tensor hidden_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
+    const std::string& folder, const LoadOptions& options) {
+  if (options.dtype != DType::kFloat32) {
+    return absl::UnimplementedError(absl::StrCat(
+        folder,
+        ": only float32 inference is implemented for sentence encoders"));
+  }
+  auto model = BertModel::Load(folder);  // rejects non-BERT config.json first
+  if (!model.ok()) return model.status();
+  auto tokenizer = WordpieceTokenizer::Load(folder);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if ((*tokenizer)->vocab_size() > (*model)->config().vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(folder, ": tokenizer has ", (*tokenizer)->vocab_size(),
+                     " tokens but config.json vocab_size is ",
+                     (*model)->config().vocab_size));
+  }
+  auto pooling = ReadPoolingConfig(folder);
+  if (!pooling.ok()) return pooling.status();
+  return std::unique_ptr<SentenceEncoder>(new BertSentenceEncoder(
+      std::move(*tokenizer), std::move(*model), *pooling));
+}
+
+}  // namespace attnserve
