@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Embeds sentences and prints their cosine similarities.
+"""(pip install client/python, or PYTHONPATH=client/python after generate_stubs.sh.)
+Embeds sentences and prints their cosine similarities.
 
     python3 examples/encode.py --target 127.0.0.1:50051 --model minilm "A cat." "A dog."
 """

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Translates texts, streaming greedy output as it is decoded (--stream) or with n-best beams.
+"""(pip install client/python, or PYTHONPATH=client/python after generate_stubs.sh.)
+Translates texts, streaming greedy output as it is decoded (--stream) or with n-best beams.
 
     python3 examples/translate.py --model en-de --stream "The quick brown fox."
     python3 examples/translate.py --model en-de --beam 4 --nbest 2 "Hello world."
