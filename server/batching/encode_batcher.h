@@ -1,0 +1,108 @@
+#ifndef ATTNSERVE_SERVER_BATCHING_ENCODE_BATCHER_H_
+#define ATTNSERVE_SERVER_BATCHING_ENCODE_BATCHER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/models/sentence_encoder.h"
+
+namespace attnserve::server {
+
+// One Encode call's texts, shared between the reactor and the batcher.
+struct EncodeJob {
+  std::vector<std::vector<int32_t>> ids;  // tokenized, validated texts
+  Pooling pooling = Pooling::kMean;
+  bool normalize = true;
+  absl::Time deadline = absl::InfiniteFuture();
+  // Set by the reactor when the client cancels; the batcher drops the job's
+  // waiting texts.
+  std::atomic<bool> cancelled{false};
+  // One per text, in request order; complete when on_done(OK) runs.
+  std::vector<std::vector<float>> embeddings;
+  // Called exactly once on the batcher thread: OK when every text is embedded,
+  // else the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the job.
+  std::function<void(const absl::Status& status)> on_done;
+
+  // Batcher bookkeeping (worker thread only, after Submit).
+  int remaining = 0;
+  bool finished = false;
+};
+
+// What the batcher reports for metrics.
+class EncodeBatchObserver {
+ public:
+  virtual ~EncodeBatchObserver() = default;
+  virtual void OnQueueWait(
+      absl::Duration wait) = 0;  // per text, when its batch starts
+  virtual void OnBatch(int texts, int padded_tokens,
+                       absl::Duration compute) = 0;
+  virtual void OnQueueDepth(int texts_waiting) = 0;
+};
+
+struct EncodeBatcherOptions {
+  std::string model_name;  // for error messages
+  int max_batch_size = 32;
+  int max_batch_tokens = 8192;  // texts x longest text of the batch
+  absl::Duration max_queue_delay = absl::Milliseconds(2);
+  int max_queue_size = 1024;  // texts waiting
+};
+
+// Dynamic batching for one encoder: texts of concurrent calls are gathered into
+// batches that one worker thread runs through SentenceEncoder::Embed (which is
+// single-caller). A batch closes when it has max_batch_size texts, when its
+// padded tokens reach max_batch_tokens, or when its oldest text has waited
+// max_queue_delay. Texts of similar length are batched together to keep padding
+// low; a call's texts may land in several batches and are put back in order.
+class EncodeBatcher {
+ public:
+  EncodeBatcher(SentenceEncoder* encoder, EncodeBatcherOptions options,
+                EncodeBatchObserver* observer);
+  ~EncodeBatcher();  // Shutdown()
+
+  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown()
+  // began. On OK the job's on_done will be called exactly once.
+  absl::Status Submit(std::shared_ptr<EncodeJob> job);
+  // Stops taking work, computes every accepted text, joins the worker.
+  void Shutdown();
+
+ private:
+  struct Item {
+    std::shared_ptr<EncodeJob> job;
+    int index = 0;   // text index within the job
+    int length = 0;  // tokens
+    absl::Time enqueued;
+  };
+
+  void Run();
+  bool BatchReadyLocked(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Item> TakeDroppedLocked(absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<Item> TakeBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailDropped(const std::vector<Item>& dropped, absl::Time now);
+  void Compute(const std::vector<Item>& batch);
+
+  SentenceEncoder* const encoder_;
+  const EncodeBatcherOptions options_;
+  EncodeBatchObserver* const observer_;
+
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread worker_;
+};
+
+}  // namespace attnserve::server
+
+#endif  // ATTNSERVE_SERVER_BATCHING_ENCODE_BATCHER_H_

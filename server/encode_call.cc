@@ -1,0 +1,115 @@
+#include "server/encode_call.h"
+
+#include <memory>
+
+#include "server/batching/encode_batcher.h"
+#include "server/call_record.h"
+#include "server/request_validation.h"
+
+namespace attnserve::server {
+namespace {
+
+Pooling ResolvePooling(v1::Pooling requested, Pooling model_default) {
+  switch (requested) {
+    case v1::POOLING_MEAN:
+      return Pooling::kMean;
+    case v1::POOLING_CLS:
+      return Pooling::kCls;
+    case v1::POOLING_MAX:
+      return Pooling::kMax;
+    default:
+      return model_default;
+  }
+}
+
+class EncodeReactor : public grpc::ServerUnaryReactor {
+ public:
+  EncodeReactor(ServiceContext& service, grpc::CallbackServerContext* context,
+                const v1::EncodeRequest& request, v1::EncodeResponse* response)
+      : record_(service.metrics, kMethodEncode,
+                service.ModelLabel(request.model())),
+        response_(response) {
+    absl::Status status = Start(service, context, request);
+    if (!status.ok()) Complete(status);
+  }
+
+  // Only after the handler returned, hence after job_ was set.
+  void OnCancel() override {
+    if (job_ != nullptr) job_->cancelled.store(true, std::memory_order_relaxed);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Start(ServiceContext& service,
+                     grpc::CallbackServerContext* context,
+                     const v1::EncodeRequest& request) {
+    if (absl::Status s = service.CheckAcceptingCalls(); !s.ok()) return s;
+    absl::StatusOr<ModelEntry*> model =
+        ResolveModel(*service.models, request.model(), v1::TASK_ENCODE);
+    if (!model.ok()) return model.status();
+    model_ = *model;
+    if (absl::Status s = CheckTextCount(request.texts_size(), *model_); !s.ok())
+      return s;
+    auto job = std::make_shared<EncodeJob>();
+    job->deadline = CallDeadline(context->deadline());
+    for (int i = 0; i < request.texts_size(); ++i) {
+      absl::StatusOr<Encoding> encoding =
+          TokenizeText(*model_, request.texts(i), i, request.truncate(), {});
+      if (!encoding.ok()) return encoding.status();
+      v1::Embedding* embedding = response_->add_embeddings();
+      embedding->set_input_tokens(static_cast<uint32_t>(encoding->ids.size()));
+      embedding->set_truncated(encoding->truncated);
+      input_tokens_ += encoding->ids.size();
+      job->ids.push_back(std::move(encoding->ids));
+    }
+    if (absl::Status s = CheckDeadline(job->deadline); !s.ok()) return s;
+    SentenceEncoder& encoder = *model_->encoder();
+    job->pooling = ResolvePooling(request.pooling(), encoder.default_pooling());
+    job->normalize = request.has_normalize() ? request.normalize()
+                                             : encoder.default_normalize();
+    job->on_done = [this](const absl::Status& status) { OnEmbedded(status); };
+    job_ = job;
+    return model_->encode_batcher()->Submit(std::move(job));
+  }
+
+  // On the batcher thread, exactly once after a successful Submit.
+  void OnEmbedded(const absl::Status& status) {
+    if (status.ok()) {
+      for (size_t i = 0; i < job_->embeddings.size(); ++i) {
+        const std::vector<float>& values = job_->embeddings[i];
+        response_->mutable_embeddings(static_cast<int>(i))
+            ->mutable_values()
+            ->Add(values.begin(), values.end());
+      }
+      response_->set_dimensions(
+          static_cast<uint32_t>(model_->encoder()->dimensions()));
+      response_->mutable_usage()->set_input_tokens(input_tokens_);
+      response_->set_model(model_->name());
+    }
+    Complete(status);
+  }
+
+  void Complete(const absl::Status& status) {
+    if (!status.ok()) response_->Clear();
+    const grpc::Status grpc_status = ToGrpcStatus(status);
+    record_.Finish(grpc_status, input_tokens_);
+    Finish(grpc_status);
+  }
+
+  CallRecord record_;
+  v1::EncodeResponse* const response_;
+  ModelEntry* model_ = nullptr;
+  std::shared_ptr<EncodeJob> job_;
+  uint64_t input_tokens_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* StartEncode(ServiceContext& service,
+                                      grpc::CallbackServerContext* context,
+                                      const v1::EncodeRequest* request,
+                                      v1::EncodeResponse* response) {
+  return new EncodeReactor(service, context, *request, response);
+}
+
+}  // namespace attnserve::server

@@ -1,0 +1,137 @@
+// attnserve-server: serves the configured models over gRPC
+// (attnserve.v1.Inference) with health, reflection and Prometheus metrics. See
+// --help.
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/logging.h"
+#include "server/server_app.h"
+#include "server/server_config.h"
+#include "server/termination_signals.h"
+
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC server listens on.");
+ABSL_FLAG(int, port, 50051,
+          "gRPC port (0 = pick a free port; the log shows which).");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0",
+          "Address of the Prometheus /metrics endpoint.");
+ABSL_FLAG(int, metrics_port, 9090,
+          "Port of the Prometheus /metrics endpoint (0 = pick one).");
+ABSL_FLAG(std::string, model, "",
+          "NAME=FOLDER: serve the Hugging Face model folder FOLDER as NAME. "
+          "Repeatable.");
+ABSL_FLAG(std::string, config, "",
+          "Model repository file (attnserve.v1.ServerConfig, protobuf text "
+          "format). Its models "
+          "are served in addition to --model ones.");
+ABSL_FLAG(std::string, models_dir, "",
+          "When no --model/--config is given: serve every model folder under "
+          "this directory, "
+          "named after its sub-folder (default: $ATTNSERVE_MODELS).");
+ABSL_FLAG(int, threads, 0,
+          "Compute threads per model call (0 = all hardware threads).");
+ABSL_FLAG(std::string, dtype, "float32",
+          "Compute precision of models whose config sets none: float32, "
+          "bfloat16 or int8.");
+ABSL_FLAG(int, max_message_bytes, 64 << 20,
+          "Largest gRPC message received or sent.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "On SIGTERM/SIGINT, how long accepted calls may take to finish "
+          "before they are "
+          "cancelled.");
+
+namespace attnserve::server {
+namespace {
+
+absl::StatusOr<DType> ParseDType(const std::string& name) {
+  if (name == "float32") return DType::kFloat32;
+  if (name == "bfloat16") return DType::kBFloat16;
+  if (name == "int8") return DType::kInt8;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--dtype=", name, " is not one of float32, bfloat16, int8"));
+}
+
+absl::StatusOr<v1::ServerConfig> AssembleConfig(
+    const std::vector<std::string>& model_flags) {
+  v1::ServerConfig config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<v1::ServerConfig> file = ReadServerConfigFile(path);
+    if (!file.ok()) return file.status();
+    config = *std::move(file);
+  }
+  for (const std::string& spec : model_flags) {
+    absl::StatusOr<v1::ModelConfig> model = ParseModelFlag(spec);
+    if (!model.ok()) return model.status();
+    *config.add_model() = *std::move(model);
+  }
+  std::string models_dir = absl::GetFlag(FLAGS_models_dir);
+  if (models_dir.empty() && std::getenv("ATTNSERVE_MODELS") != nullptr) {
+    models_dir = std::getenv("ATTNSERVE_MODELS");
+  }
+  if (config.model_size() == 0 && !models_dir.empty()) {
+    absl::StatusOr<std::vector<v1::ModelConfig>> found =
+        ScanModelsDir(models_dir);
+    if (!found.ok()) return found.status();
+    for (v1::ModelConfig& model : *found)
+      *config.add_model() = std::move(model);
+  }
+  if (absl::Status s = ValidateServerConfig(config); !s.ok()) return s;
+  return config;
+}
+
+// The core computes with OpenMP (via oneDNN); its thread count is read once, at
+// the first parallel region, so it is set before any model loads.
+void SetComputeThreads(int threads) {
+  if (threads <= 0) {
+    if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
+    threads =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), /*overwrite=*/1);
+}
+
+int Main(int argc, char** argv) {
+  BlockTerminationSignals();  // before any thread starts
+  const std::vector<std::string> model_flags =
+      CollectRepeatedFlag(argc, argv, "model");
+  absl::SetProgramUsageMessage(
+      "attnserve-server --model=NAME=FOLDER [--model=...] [--config=FILE] "
+      "[--port=50051] "
+      "[--metrics_port=9090]");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    LogError(absl::StrCat("unexpected argument '", positional[1],
+                          "' (flags are --name=value)"));
+    return 2;
+  }
+  absl::StatusOr<DType> dtype = ParseDType(absl::GetFlag(FLAGS_dtype));
+  absl::StatusOr<v1::ServerConfig> config = AssembleConfig(model_flags);
+  if (!dtype.ok() || !config.ok()) {
+    LogError(!dtype.ok() ? dtype.status().message()
+                         : config.status().message());
+    return 2;
+  }
+  SetComputeThreads(absl::GetFlag(FLAGS_threads));
+
+  ServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  options.dtype = *dtype;
+  options.config = *std::move(config);
+  return RunServer(options);
+}
+
+}  // namespace
+}  // namespace attnserve::server
+
+int main(int argc, char** argv) { return attnserve::server::Main(argc, argv); }

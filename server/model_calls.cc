@@ -1,0 +1,55 @@
+#include "server/model_calls.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/request_validation.h"
+
+namespace attnserve::server {
+
+absl::Status Tokenize(const ServiceContext& service,
+                      const v1::TokenizeRequest& request,
+                      v1::TokenizeResponse* response) {
+  absl::StatusOr<ModelEntry*> model =
+      ResolveModel(*service.models, request.model(), v1::TASK_UNSPECIFIED);
+  if (!model.ok()) return model.status();
+  if (request.has_target_language() && (*model)->task() != v1::TASK_TRANSLATE) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target_language is only for translation models; model '",
+                     request.model(), "' is an encoder"));
+  }
+  if (absl::Status s = CheckTextCount(request.texts_size(), **model); !s.ok())
+    return s;
+  for (int i = 0; i < request.texts_size(); ++i) {
+    absl::StatusOr<Encoding> encoding =
+        TokenizeText(**model, request.texts(i), i, request.truncate(),
+                     request.target_language());
+    if (!encoding.ok()) return encoding.status();
+    v1::TokenizedText* text = response->add_texts();
+    for (int32_t id : encoding->ids)
+      text->add_token_ids(static_cast<uint32_t>(id));
+    for (std::string& piece : encoding->pieces)
+      text->add_pieces(std::move(piece));
+    text->set_truncated(encoding->truncated);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ListModels(const ServiceContext& service,
+                        v1::ListModelsResponse* response) {
+  for (const auto& model : service.models->models())
+    *response->add_models() = model->info();
+  return absl::OkStatus();
+}
+
+absl::Status GetModel(const ServiceContext& service,
+                      const v1::GetModelRequest& request,
+                      v1::ModelInfo* response) {
+  const ModelEntry* model = service.models->Find(request.name());
+  if (model == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "model '", request.name(), "' is not configured on this server"));
+  }
+  *response = model->info();
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve::server

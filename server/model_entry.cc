@@ -1,0 +1,242 @@
+#include "server/model_entry.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/logging.h"
+#include "server/model_folder.h"
+
+namespace attnserve::server {
+namespace {
+
+// Server defaults for unset (0) BatchingConfig / LimitsConfig fields.
+constexpr uint32_t kEncodeMaxBatchSize = 32;
+constexpr uint32_t kTranslateMaxBatchRows = 64;
+constexpr uint32_t kMaxBatchTokens = 8192;
+constexpr uint32_t kMaxQueueDelayUs = 2000;
+constexpr uint32_t kMaxQueueSize = 1024;
+constexpr uint32_t kMaxTextsPerRequest = 256;
+constexpr uint32_t kMaxBeamSize = 16;
+
+uint32_t OrDefault(uint32_t value, uint32_t fallback) {
+  return value != 0 ? value : fallback;
+}
+
+DType ToCoreDType(v1::DType dtype, DType fallback) {
+  switch (dtype) {
+    case v1::DTYPE_FLOAT32:
+      return DType::kFloat32;
+    case v1::DTYPE_BFLOAT16:
+      return DType::kBFloat16;
+    case v1::DTYPE_INT8:
+      return DType::kInt8;
+    default:
+      return fallback;
+  }
+}
+
+v1::DType ToProtoDType(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return v1::DTYPE_FLOAT32;
+    case DType::kBFloat16:
+      return v1::DTYPE_BFLOAT16;
+    case DType::kInt8:
+      return v1::DTYPE_INT8;
+  }
+  return v1::DTYPE_UNSPECIFIED;
+}
+
+v1::Pooling ToProtoPooling(Pooling pooling) {
+  switch (pooling) {
+    case Pooling::kMean:
+      return v1::POOLING_MEAN;
+    case Pooling::kCls:
+      return v1::POOLING_CLS;
+    case Pooling::kMax:
+      return v1::POOLING_MAX;
+  }
+  return v1::POOLING_UNSPECIFIED;
+}
+
+v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
+                                     v1::Task task) {
+  v1::BatchingConfig out;
+  out.set_max_batch_size(OrDefault(
+      config.max_batch_size(),
+      task == v1::TASK_ENCODE ? kEncodeMaxBatchSize : kTranslateMaxBatchRows));
+  out.set_max_batch_tokens(
+      OrDefault(config.max_batch_tokens(), kMaxBatchTokens));
+  out.set_max_queue_delay_us(
+      OrDefault(config.max_queue_delay_us(), kMaxQueueDelayUs));
+  out.set_max_queue_size(OrDefault(config.max_queue_size(), kMaxQueueSize));
+  return out;
+}
+
+}  // namespace
+
+ModelEntry::ModelEntry(v1::ModelConfig config, DType default_dtype,
+                       Metrics* metrics)
+    : config_(std::move(config)),
+      default_dtype_(default_dtype),
+      metrics_(metrics) {
+  absl::MutexLock lock(&mu_);
+  info_.set_name(config_.name());
+  info_.set_path(config_.path());
+  info_.set_state(v1::MODEL_STATE_LOADING);
+  info_.set_dtype(ToProtoDType(ToCoreDType(config_.dtype(), default_dtype_)));
+}
+
+ModelEntry::~ModelEntry() { Shutdown(); }
+
+v1::ModelInfo ModelEntry::info() const {
+  absl::MutexLock lock(&mu_);
+  return info_;
+}
+
+void ModelEntry::Load() {
+  const absl::Time start = absl::Now();
+  absl::Status status = LoadOrError();
+  if (!status.ok()) {
+    LogError(absl::StrCat("model '", name(), "' failed to load from ",
+                          config_.path(), ": ", status.ToString()));
+    Publish(v1::MODEL_STATE_FAILED, std::string(status.message()));
+    return;
+  }
+  LogInfo(absl::StrCat("model '", name(), "' ready (", info().architecture(),
+                       ", ", v1::Task_Name(task_), ") from ", config_.path(),
+                       " in ", absl::FormatDuration(absl::Now() - start)));
+  Publish(v1::MODEL_STATE_READY, "");
+}
+
+void ModelEntry::Publish(v1::ModelState state, const std::string& error) {
+  v1::ModelInfo snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    info_.set_state(state);
+    info_.set_error(error);
+    snapshot = info_;
+  }
+  metrics_->SetModelInfo(snapshot);
+  state_.store(state, std::memory_order_release);
+}
+
+absl::Status ModelEntry::LoadOrError() {
+  absl::StatusOr<std::string> model_type = ReadModelType(config_.path());
+  if (!model_type.ok()) return model_type.status();
+  {
+    absl::MutexLock lock(&mu_);
+    info_.set_architecture(*model_type);
+  }
+  absl::StatusOr<v1::Task> task = TaskForModelType(*model_type, config_.path());
+  if (!task.ok()) return task.status();
+  task_ = *task;
+  {
+    absl::MutexLock lock(&mu_);
+    info_.set_task(task_);
+  }
+  batching_ = EffectiveBatching(config_.batching(), task_);
+  LoadOptions options;
+  options.dtype = ToCoreDType(config_.dtype(), default_dtype_);
+  return task_ == v1::TASK_ENCODE ? LoadEncoder(options)
+                                  : LoadTranslator(options);
+}
+
+absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
+  absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder =
+      SentenceEncoder::Load(config_.path(), options);
+  if (!encoder.ok()) return encoder.status();
+  encoder_ = *std::move(encoder);
+  const v1::LimitsConfig& wanted = config_.limits();
+  const uint32_t model_max =
+      static_cast<uint32_t>(encoder_->max_input_tokens());
+  limits_.set_max_texts_per_request(
+      OrDefault(wanted.max_texts_per_request(), kMaxTextsPerRequest));
+  limits_.set_max_input_tokens(
+      std::min(OrDefault(wanted.max_input_tokens(), model_max), model_max));
+
+  EncodeBatcherOptions batcher;
+  batcher.model_name = name();
+  batcher.max_batch_size = static_cast<int>(batching_.max_batch_size());
+  batcher.max_batch_tokens = static_cast<int>(batching_.max_batch_tokens());
+  batcher.max_queue_delay = absl::Microseconds(batching_.max_queue_delay_us());
+  batcher.max_queue_size = static_cast<int>(batching_.max_queue_size());
+  encode_observer_ = metrics_->NewEncodeObserver(name());
+  encode_batcher_ = std::make_unique<EncodeBatcher>(encoder_.get(), batcher,
+                                                    encode_observer_.get());
+
+  absl::MutexLock lock(&mu_);
+  info_.set_architecture(encoder_->architecture());
+  info_.set_dtype(ToProtoDType(encoder_->dtype()));
+  info_.set_max_input_tokens(limits_.max_input_tokens());
+  info_.set_embedding_dimensions(static_cast<uint32_t>(encoder_->dimensions()));
+  info_.set_pooling(ToProtoPooling(encoder_->default_pooling()));
+  info_.set_normalize(encoder_->default_normalize());
+  *info_.mutable_batching() = batching_;
+  *info_.mutable_limits() = limits_;
+  return absl::OkStatus();
+}
+
+absl::Status ModelEntry::LoadTranslator(const LoadOptions& options) {
+  absl::StatusOr<std::unique_ptr<Translator>> translator =
+      Translator::Load(config_.path(), options);
+  if (!translator.ok()) return translator.status();
+  translator_ = *std::move(translator);
+  const v1::LimitsConfig& wanted = config_.limits();
+  const uint32_t model_max_input =
+      static_cast<uint32_t>(translator_->max_input_tokens());
+  const uint32_t model_max_new =
+      static_cast<uint32_t>(translator_->max_new_tokens_limit());
+  limits_.set_max_texts_per_request(
+      OrDefault(wanted.max_texts_per_request(), kMaxTextsPerRequest));
+  limits_.set_max_input_tokens(std::min(
+      OrDefault(wanted.max_input_tokens(), model_max_input), model_max_input));
+  limits_.set_max_new_tokens(std::min(
+      OrDefault(wanted.max_new_tokens(), model_max_new), model_max_new));
+  // A text's beams run together, so a beam wider than the batch could never be
+  // scheduled.
+  limits_.set_max_beam_size(
+      std::min(OrDefault(wanted.max_beam_size(), kMaxBeamSize),
+               batching_.max_batch_size()));
+
+  generation_defaults_ = translator_->default_options();
+  generation_defaults_.max_new_tokens =
+      std::min<int>(generation_defaults_.max_new_tokens,
+                    static_cast<int>(limits_.max_new_tokens()));
+  generation_defaults_.beam_size =
+      std::clamp<int>(generation_defaults_.beam_size, 1,
+                      static_cast<int>(limits_.max_beam_size()));
+  generation_defaults_.num_hypotheses = 1;
+
+  SchedulerOptions scheduler;
+  scheduler.max_batch_rows = static_cast<int>(batching_.max_batch_size());
+  scheduler.max_queue_size = static_cast<int>(batching_.max_queue_size());
+  scheduler_observer_ = metrics_->NewTranslateObserver(name());
+  scheduler_ = std::make_unique<TranslateScheduler>(
+      translator_.get(), scheduler, scheduler_observer_.get());
+
+  absl::MutexLock lock(&mu_);
+  info_.set_architecture(translator_->architecture());
+  info_.set_dtype(ToProtoDType(translator_->dtype()));
+  info_.set_max_input_tokens(limits_.max_input_tokens());
+  for (const std::string& lang : translator_->source_languages())
+    info_.add_source_languages(lang);
+  for (const std::string& lang : translator_->target_languages())
+    info_.add_target_languages(lang);
+  info_.set_default_beam_size(
+      static_cast<uint32_t>(generation_defaults_.beam_size));
+  info_.set_default_max_new_tokens(
+      static_cast<uint32_t>(generation_defaults_.max_new_tokens));
+  *info_.mutable_batching() = batching_;
+  *info_.mutable_limits() = limits_;
+  return absl::OkStatus();
+}
+
+void ModelEntry::Shutdown() {
+  if (encode_batcher_) encode_batcher_->Shutdown();
+  if (scheduler_) scheduler_->Shutdown();
+}
+
+}  // namespace attnserve::server

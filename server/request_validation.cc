@@ -1,0 +1,196 @@
+#include "server/request_validation.h"
+
+#include <cmath>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace attnserve::server {
+namespace {
+
+std::string ConfiguredNames(const ModelRepository& models) {
+  std::vector<std::string> names;
+  for (const auto& model : models.models()) names.push_back(model->name());
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+absl::string_view TaskRpcs(v1::Task task) {
+  return task == v1::TASK_ENCODE ? "Encode" : "Translate or TranslateStream";
+}
+
+// Length of the UTF-8 sequence starting with `lead`, 0 when it cannot start
+// one.
+int SequenceLength(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelEntry*> ResolveModel(const ModelRepository& models,
+                                         absl::string_view name,
+                                         v1::Task task) {
+  ModelEntry* model = models.Find(name);
+  if (model == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "model '", name, "' is not configured on this server (configured: ",
+        ConfiguredNames(models), ")"));
+  }
+  switch (model->state()) {
+    case v1::MODEL_STATE_READY:
+      break;
+    case v1::MODEL_STATE_FAILED:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "model '", name, "' failed to load: ", model->info().error()));
+    default:
+      return absl::UnavailableError(
+          absl::StrCat("model '", name, "' is still loading; retry shortly"));
+  }
+  if (task != v1::TASK_UNSPECIFIED && model->task() != task) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model '", name, "' is a ", model->info().architecture(), " model for ",
+        TaskRpcs(model->task()), ", not for ", TaskRpcs(task)));
+  }
+  return model;
+}
+
+absl::Status CheckTextCount(int count, const ModelEntry& model) {
+  const int max = static_cast<int>(model.limits().max_texts_per_request());
+  if (count == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("texts is empty; send 1..", max, " texts per call"));
+  }
+  if (count > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("texts has ", count, " entries, model '", model.name(),
+                     "' accepts at most ", max, " per call; split the call"));
+  }
+  return absl::OkStatus();
+}
+
+int FirstInvalidUtf8(absl::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  size_t i = 0;
+  while (i < text.size()) {
+    const int length = SequenceLength(bytes[i]);
+    if (length == 0 || i + length > text.size()) return static_cast<int>(i);
+    for (int k = 1; k < length; ++k) {
+      if ((bytes[i + k] & 0xC0) != 0x80) return static_cast<int>(i);
+    }
+    // Overlong 3/4-byte forms, UTF-16 surrogates and code points above
+    // U+10FFFF.
+    if ((bytes[i] == 0xE0 && bytes[i + 1] < 0xA0) ||
+        (bytes[i] == 0xED && bytes[i + 1] > 0x9F) ||
+        (bytes[i] == 0xF0 && bytes[i + 1] < 0x90) ||
+        (bytes[i] == 0xF4 && bytes[i + 1] > 0x8F)) {
+      return static_cast<int>(i);
+    }
+    i += length;
+  }
+  return -1;
+}
+
+absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
+                                      absl::string_view text, int index,
+                                      bool truncate,
+                                      absl::string_view target_language) {
+  const int bad_byte = FirstInvalidUtf8(text);
+  if (bad_byte >= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "texts[", index, "] is not valid UTF-8 (invalid byte at offset ",
+        bad_byte, ")"));
+  }
+  // The core truncates to the model's own maximum; the configured limit may be
+  // lower.
+  absl::StatusOr<Encoding> encoding =
+      model.task() == v1::TASK_ENCODE
+          ? model.encoder()->Tokenize(
+                std::string_view(text.data(), text.size()),
+                /*truncate=*/true)
+          : model.translator()->TokenizeSource(
+                std::string_view(text.data(), text.size()), /*truncate=*/true,
+                std::string_view(target_language.data(),
+                                 target_language.size()));
+  if (!encoding.ok()) {
+    return absl::Status(
+        encoding.status().code(),
+        absl::StrCat("texts[", index, "]: ", encoding.status().message()));
+  }
+  const size_t max = model.limits().max_input_tokens();
+  const bool too_long = encoding->truncated || encoding->ids.size() > max;
+  if (too_long && !truncate) {
+    const std::string count =
+        encoding->truncated ? absl::StrCat("more than ", encoding->ids.size())
+                            : absl::StrCat(encoding->ids.size());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "texts[", index, "] has ", count, " tokens, model '", model.name(),
+        "' accepts at most ", max, "; set truncate=true or shorten it"));
+  }
+  if (encoding->ids.size() > max) {
+    // Keep the final special token ([SEP] / </s>) as the model's own truncation
+    // does.
+    encoding->ids[max - 1] = encoding->ids.back();
+    encoding->ids.resize(max);
+    if (encoding->pieces.size() > max) {
+      encoding->pieces[max - 1] = encoding->pieces.back();
+      encoding->pieces.resize(max);
+    }
+    encoding->truncated = true;
+  }
+  return encoding;
+}
+
+absl::StatusOr<GenerationOptions> ResolveGenerationOptions(
+    const v1::TranslateRequest& request, const ModelEntry& model) {
+  GenerationOptions options = model.generation_defaults();
+  const v1::LimitsConfig& limits = model.limits();
+  if (request.beam_size() != 0) {
+    if (request.beam_size() > limits.max_beam_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "beam_size ", request.beam_size(), " exceeds the maximum ",
+          limits.max_beam_size(), " of model '", model.name(), "'"));
+    }
+    options.beam_size = static_cast<int>(request.beam_size());
+  }
+  if (request.max_new_tokens() != 0) {
+    if (request.max_new_tokens() > limits.max_new_tokens()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_new_tokens ", request.max_new_tokens(), " exceeds the limit ",
+          limits.max_new_tokens(), " of model '", model.name(), "'"));
+    }
+    options.max_new_tokens = static_cast<int>(request.max_new_tokens());
+  }
+  if (request.has_length_penalty()) {
+    if (!std::isfinite(request.length_penalty())) {
+      return absl::InvalidArgumentError(
+          "length_penalty must be a finite number");
+    }
+    options.length_penalty = request.length_penalty();
+  }
+  if (request.has_early_stopping())
+    options.early_stopping = request.early_stopping();
+  options.num_hypotheses = request.num_hypotheses() == 0
+                               ? 1
+                               : static_cast<int>(request.num_hypotheses());
+  if (options.num_hypotheses > options.beam_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_hypotheses ", options.num_hypotheses, " exceeds beam_size ",
+        options.beam_size,
+        "; ask for at most beam_size hypotheses or widen the beam"));
+  }
+  return options;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+}  // namespace attnserve::server

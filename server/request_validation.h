@@ -1,0 +1,46 @@
+#ifndef ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
+#define ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "attnserve/v1/attnserve.pb.h"
+#include "core/decoding/decode_batch.h"
+#include "core/tokenizers/encoding.h"
+#include "grpcpp/support/status.h"
+#include "server/model_entry.h"
+#include "server/model_repository.h"
+
+namespace attnserve::server {
+
+// The READY model `name` serving `task`: NOT_FOUND for an unknown name,
+// UNAVAILABLE while it loads, FAILED_PRECONDITION when it failed to load or
+// serves the other task.
+absl::StatusOr<ModelEntry*> ResolveModel(const ModelRepository& models,
+                                         absl::string_view name, v1::Task task);
+
+// 1..max_texts_per_request texts.
+absl::Status CheckTextCount(int count, const ModelEntry& model);
+
+// The byte offset of the first invalid UTF-8 sequence, or -1 when `text` is
+// valid UTF-8.
+int FirstInvalidUtf8(absl::string_view text);
+
+// Tokenizes texts[index] for `model` (either task) under the model's
+// max_input_tokens: over it, INVALID_ARGUMENT unless `truncate`, then cut
+// keeping the final special token.
+absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
+                                      absl::string_view text, int index,
+                                      bool truncate,
+                                      absl::string_view target_language);
+
+// The model's generation defaults overridden by the request, within the model's
+// limits.
+absl::StatusOr<GenerationOptions> ResolveGenerationOptions(
+    const v1::TranslateRequest& request, const ModelEntry& model);
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace attnserve::server
+
+#endif  // ATTNSERVE_SERVER_REQUEST_VALIDATION_H_

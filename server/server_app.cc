@@ -1,0 +1,115 @@
+#include "server/server_app.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include <chrono>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/inference_service.h"
+#include "server/logging.h"
+#include "server/metrics.h"
+#include "server/model_repository.h"
+#include "server/service_context.h"
+#include "server/termination_signals.h"
+
+namespace attnserve::server {
+namespace {
+
+constexpr char kServiceName[] = "attnserve.v1.Inference";
+
+// Health: "" and the service name report the whole server (SERVING once every
+// configured model is READY); each model name reports that model.
+void SetOverallHealth(grpc::HealthCheckServiceInterface* health, bool serving) {
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+std::unique_ptr<grpc::Server> StartGrpc(const ServerOptions& options,
+                                        InferenceService* service,
+                                        int* bound_port) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options.host, ":", options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                           bound_port);
+  builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *bound_port == 0) {
+    LogError(absl::StrCat(
+        "cannot serve gRPC on ", address,
+        " (port in use or address invalid? pick another --port/--host)"));
+    return nullptr;
+  }
+  return server;
+}
+
+void Drain(grpc::Server& server, ServiceContext& context,
+           ModelRepository& models, absl::Duration timeout) {
+  context.draining.store(true, std::memory_order_release);
+  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+  SetOverallHealth(health, false);
+  for (const auto& model : models.models())
+    health->SetServingStatus(model->name(), false);
+  const absl::Time start = absl::Now();
+  // Waits for every accepted call (their batchers keep running) and refuses new
+  // ones.
+  server.Shutdown(absl::ToChronoTime(start + timeout));
+  models.Shutdown();
+  LogInfo(absl::StrCat("drained in ", absl::FormatDuration(absl::Now() - start),
+                       "; exiting"));
+}
+
+}  // namespace
+
+int RunServer(const ServerOptions& options) {
+  Metrics metrics;
+  if (absl::Status s =
+          metrics.Serve(options.metrics_address, options.metrics_port);
+      !s.ok()) {
+    LogError(s.message());
+    return 1;
+  }
+  ModelRepository models(options.config, options.dtype, &metrics);
+  ServiceContext context;
+  context.models = &models;
+  context.metrics = &metrics;
+  InferenceService service(&context);
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = StartGrpc(options, &service, &port);
+  if (server == nullptr) return 1;
+
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  SetOverallHealth(health, false);
+  for (const auto& model : models.models())
+    health->SetServingStatus(model->name(), false);
+  LogInfo(absl::StrCat("gRPC listening on ", options.host, ":", port));
+  LogInfo(absl::StrCat("metrics on http://", options.metrics_address, ":",
+                       metrics.port(), "/metrics"));
+
+  models.LoadAll([health](const ModelEntry& model) {
+    health->SetServingStatus(model.name(),
+                             model.state() == v1::MODEL_STATE_READY);
+  });
+  const bool all_ready = models.AllReady();
+  SetOverallHealth(health, all_ready);
+  LogInfo(absl::StrCat(
+      all_ready ? "SERVING" : "NOT_SERVING (a model failed to load)", " with ",
+      models.models().size(), " model(s)"));
+
+  const int signal = WaitForTerminationSignal();
+  LogInfo(absl::StrCat("received ", strsignal(signal), ": draining (at most ",
+                       absl::FormatDuration(options.drain_timeout), ")"));
+  Drain(*server, context, models, options.drain_timeout);
+  return 0;
+}
+
+}  // namespace attnserve::server

@@ -1,0 +1,31 @@
+#ifndef ATTNSERVE_SERVER_SERVER_APP_H_
+#define ATTNSERVE_SERVER_SERVER_APP_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "attnserve/v1/attnserve.pb.h"
+#include "core/dtype.h"
+
+namespace attnserve::server {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 50051;  // 0 picks a free port (logged)
+  std::string metrics_address = "0.0.0.0";
+  int metrics_port = 9090;  // 0 picks a free port (logged)
+  int max_message_bytes = 64 << 20;
+  absl::Duration drain_timeout = absl::Seconds(30);
+  DType dtype = DType::kFloat32;  // for models whose config sets none
+  v1::ServerConfig config;        // validated
+};
+
+// Serves until SIGTERM/SIGINT (which the caller has blocked in every thread,
+// see termination_signals.h), then drains: health NOT_SERVING, new calls
+// UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns the process
+// exit code: 0 after a drain, 1 when the server could not start.
+int RunServer(const ServerOptions& options);
+
+}  // namespace attnserve::server
+
+#endif  // ATTNSERVE_SERVER_SERVER_APP_H_

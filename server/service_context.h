@@ -1,0 +1,57 @@
+#ifndef ATTNSERVE_SERVER_SERVICE_CONTEXT_H_
+#define ATTNSERVE_SERVER_SERVICE_CONTEXT_H_
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/metrics.h"
+#include "server/model_repository.h"
+
+namespace attnserve::server {
+
+// What every RPC handler shares: the models, the metrics and the drain switch.
+struct ServiceContext {
+  ModelRepository* models = nullptr;
+  Metrics* metrics = nullptr;
+  // Set when draining begins; new calls are then refused with UNAVAILABLE.
+  std::atomic<bool> draining{false};
+
+  absl::Status CheckAcceptingCalls() const {
+    if (draining.load(std::memory_order_acquire)) {
+      return absl::UnavailableError(
+          "server is shutting down; retry on another replica");
+    }
+    return absl::OkStatus();
+  }
+
+  // The model label of a call's metrics: its model when configured, else empty.
+  std::string ModelLabel(absl::string_view name) const {
+    return models->Find(name) != nullptr ? std::string(name) : std::string();
+  }
+};
+
+// A gRPC deadline as absl::Time (InfiniteFuture when the call has none).
+inline absl::Time CallDeadline(std::chrono::system_clock::time_point deadline) {
+  if (deadline >=
+      std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+inline absl::Status CheckDeadline(absl::Time deadline) {
+  if (deadline <= absl::Now()) {
+    return absl::DeadlineExceededError(
+        "the call's deadline passed before it was started");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attnserve::server
+
+#endif  // ATTNSERVE_SERVER_SERVICE_CONTEXT_H_
