@@ -30,7 +30,7 @@ class BatchedMatMul {
  private:
   struct Entry {
     dnnl::matmul prim;
-    dnnl::memory::desc a, b, c;
+    BoundArgs args;
     std::string impl;
   };
   Entry& Get(const Dims& dims);

@@ -1,6 +1,7 @@
 #ifndef ATTNSERVE_CORE_OPS_DNNL_CONTEXT_H_
 #define ATTNSERVE_CORE_OPS_DNNL_CONTEXT_H_
 
+#include <unordered_map>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
@@ -28,6 +29,28 @@ class DnnlContext {
  private:
   dnnl::engine engine_;
   dnnl::stream stream_;
+};
+
+// Execution arguments of one cached primitive: the memory objects are created
+// once with the primitive, each call only swaps their data pointers (no
+// allocation per call).
+class BoundArgs {
+ public:
+  // `data` may be null at creation (set before every execute).
+  void Add(const DnnlContext& ctx, int arg, const dnnl::memory::desc& md,
+           const float* data = nullptr) {
+    args_[arg] = dnnl::memory(md, ctx.engine(), const_cast<float*>(data));
+  }
+  void Set(int arg, const float* data) {
+    args_.at(arg).set_data_handle(const_cast<float*>(data));
+  }
+  void Execute(const dnnl::primitive& prim, DnnlContext* ctx) {
+    prim.execute(ctx->stream(), args_);
+    ctx->stream().wait();
+  }
+
+ private:
+  std::unordered_map<int, dnnl::memory> args_;
 };
 
 // Plain row-major descriptor of an f32 tensor.

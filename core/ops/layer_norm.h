@@ -22,14 +22,13 @@ class LayerNorm {
  private:
   struct Entry {
     dnnl::layer_normalization_forward prim;
-    dnnl::memory::desc data;
+    BoundArgs args;
   };
 
   DnnlContext* ctx_;
   Tensor gamma_, beta_;
   float eps_;
   int64_t n_;
-  dnnl::memory gamma_mem_, beta_mem_;
   PrimitiveCache<Entry> cache_;
 };
 

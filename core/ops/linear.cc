@@ -1,6 +1,5 @@
 #include "core/ops/linear.h"
 
-#include <unordered_map>
 #include <utility>
 
 namespace attnserve {
@@ -21,27 +20,37 @@ Linear::Linear(DnnlContext* ctx, std::shared_ptr<const Tensor> weight,
   in_ = weight_->dim(1);
   // W[out,in] row-major is Wᵀ[in,out] with strides {1, in}: no copy, no
   // transpose.
-  weight_mem_ = ctx_->Wrap(StridedDesc({in_, out_}, {1, in_}), weight_->data());
-  if (bias_) bias_mem_ = ctx_->Wrap(PlainDesc({1, out_}), bias_->data());
+  weight_md_ = StridedDesc({in_, out_}, {1, in_});
+}
+
+int Linear::ResidualArg() const {
+  // The residual is the binary post-op, after the activation's eltwise post-op
+  // if any.
+  const int index = options_.activation == Activation::kNone ? 0 : 1;
+  return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
 }
 
 Linear::Entry& Linear::Get(int64_t rows) {
   return cache_.GetOrCreate({rows}, [&] {
     Entry e;
-    e.src = PlainDesc({rows, in_});
-    e.dst = PlainDesc({rows, out_});
+    const dnnl::memory::desc src = PlainDesc({rows, in_}),
+                             dst = PlainDesc({rows, out_});
     dnnl::post_ops ops;
     AppendActivation(options_.activation, &ops);
-    if (options_.residual)
-      ops.append_binary(dnnl::algorithm::binary_add, e.dst);
+    if (options_.residual) ops.append_binary(dnnl::algorithm::binary_add, dst);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    dnnl::memory::desc bias_md =
+    const dnnl::memory::desc bias_md =
         bias_ ? PlainDesc({1, out_}) : dnnl::memory::desc();
-    dnnl::matmul::desc desc(e.src, weight_mem_.get_desc(), bias_md, e.dst);
+    dnnl::matmul::desc desc(src, weight_md_, bias_md, dst);
     dnnl::matmul::primitive_desc pd(desc, attr, ctx_->engine());
     e.impl = pd.impl_info_str();
     e.prim = dnnl::matmul(pd);
+    e.args.Add(*ctx_, DNNL_ARG_SRC, src);
+    e.args.Add(*ctx_, DNNL_ARG_DST, dst);
+    e.args.Add(*ctx_, DNNL_ARG_WEIGHTS, weight_md_, weight_->data());
+    if (bias_) e.args.Add(*ctx_, DNNL_ARG_BIAS, bias_md, bias_->data());
+    if (options_.residual) e.args.Add(*ctx_, ResidualArg(), dst);
     return e;
   });
 }
@@ -50,18 +59,10 @@ void Linear::Forward(const float* x, int64_t rows, float* y,
                      const float* residual) {
   if (rows == 0) return;
   Entry& e = Get(rows);
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, ctx_->Wrap(e.src, x)},
-      {DNNL_ARG_WEIGHTS, weight_mem_},
-      {DNNL_ARG_DST, ctx_->Wrap(e.dst, y)}};
-  if (bias_) args[DNNL_ARG_BIAS] = bias_mem_;
-  if (options_.residual) {
-    const int index = options_.activation == Activation::kNone ? 0 : 1;
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1] =
-        ctx_->Wrap(e.dst, residual);
-  }
-  e.prim.execute(ctx_->stream(), args);
-  ctx_->stream().wait();
+  e.args.Set(DNNL_ARG_SRC, x);
+  e.args.Set(DNNL_ARG_DST, y);
+  if (options_.residual) e.args.Set(ResidualArg(), residual);
+  e.args.Execute(e.prim, ctx_);
 }
 
 std::string Linear::ImplInfo(int64_t rows) { return Get(rows).impl; }

@@ -39,11 +39,13 @@ class Linear {
   // The oneDNN implementation chosen for `rows` (creates the primitive if
   // needed).
   std::string ImplInfo(int64_t rows);
+  // Number of row counts with a primitive (tests: steady state creates none).
+  size_t cached_shapes() const { return cache_.size(); }
 
  private:
   struct Entry {
     dnnl::matmul prim;
-    dnnl::memory::desc src, dst;
+    BoundArgs args;
     std::string impl;
   };
   Entry& Get(int64_t rows);
@@ -52,7 +54,8 @@ class Linear {
   std::shared_ptr<const Tensor> weight_, bias_;
   Options options_;
   int64_t in_ = 0, out_ = 0;
-  dnnl::memory weight_mem_, bias_mem_;
+  dnnl::memory::desc weight_md_;
+  int ResidualArg() const;
   PrimitiveCache<Entry> cache_;
 };
 

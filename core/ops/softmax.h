@@ -16,7 +16,7 @@ class Softmax {
  private:
   struct Entry {
     dnnl::softmax_forward prim;
-    dnnl::memory::desc data;
+    BoundArgs args;
   };
   DnnlContext* ctx_;
   PrimitiveCache<Entry> cache_;

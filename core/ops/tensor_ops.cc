@@ -19,41 +19,46 @@ std::vector<int64_t> Concat(
 
 void BroadcastAdd::Forward(float* x, const dnnl::memory::dims& x_dims,
                            const float* y, const dnnl::memory::dims& y_dims) {
-  for (auto d : x_dims)
+  for (auto d : x_dims) {
     if (d == 0) return;
+  }
   Entry& e = cache_.GetOrCreate(Concat({&x_dims, &y_dims}), [&] {
     Entry n;
-    n.x = PlainDesc(x_dims);
-    n.y = PlainDesc(y_dims);
-    dnnl::binary::desc desc(dnnl::algorithm::binary_add, n.x, n.y, n.x);
+    const dnnl::memory::desc xd = PlainDesc(x_dims), yd = PlainDesc(y_dims);
+    dnnl::binary::desc desc(dnnl::algorithm::binary_add, xd, yd, xd);
     n.prim = dnnl::binary(dnnl::binary::primitive_desc(desc, ctx_->engine()));
+    n.args.Add(*ctx_, DNNL_ARG_SRC_0, xd);
+    n.args.Add(*ctx_, DNNL_ARG_SRC_1, yd);
+    n.args.Add(*ctx_, DNNL_ARG_DST, xd);
     return n;
   });
-  dnnl::memory xm = ctx_->Wrap(e.x, x);
-  e.prim.execute(ctx_->stream(), {{DNNL_ARG_SRC_0, xm},
-                                  {DNNL_ARG_SRC_1, ctx_->Wrap(e.y, y)},
-                                  {DNNL_ARG_DST, xm}});
-  ctx_->stream().wait();
+  e.args.Set(DNNL_ARG_SRC_0, x);
+  e.args.Set(DNNL_ARG_SRC_1, y);
+  e.args.Set(DNNL_ARG_DST, x);
+  e.args.Execute(e.prim, ctx_);
 }
 
 void StridedCopy::Forward(const float* src,
                           const dnnl::memory::dims& src_strides, float* dst,
                           const dnnl::memory::dims& dst_strides,
                           const dnnl::memory::dims& dims) {
-  for (auto d : dims)
+  for (auto d : dims) {
     if (d == 0) return;
+  }
   Entry& e =
       cache_.GetOrCreate(Concat({&dims, &src_strides, &dst_strides}), [&] {
         Entry n;
-        n.src = StridedDesc(dims, src_strides);
-        n.dst = StridedDesc(dims, dst_strides);
+        const dnnl::memory::desc sd = StridedDesc(dims, src_strides);
+        const dnnl::memory::desc dd = StridedDesc(dims, dst_strides);
         n.prim = dnnl::reorder(dnnl::reorder::primitive_desc(
-            ctx_->engine(), n.src, ctx_->engine(), n.dst));
+            ctx_->engine(), sd, ctx_->engine(), dd));
+        n.args.Add(*ctx_, DNNL_ARG_FROM, sd);
+        n.args.Add(*ctx_, DNNL_ARG_TO, dd);
         return n;
       });
-  e.prim.execute(ctx_->stream(), {{DNNL_ARG_FROM, ctx_->Wrap(e.src, src)},
-                                  {DNNL_ARG_TO, ctx_->Wrap(e.dst, dst)}});
-  ctx_->stream().wait();
+  e.args.Set(DNNL_ARG_FROM, src);
+  e.args.Set(DNNL_ARG_TO, dst);
+  e.args.Execute(e.prim, ctx_);
 }
 
 }  // namespace attnserve

@@ -18,7 +18,7 @@ class BroadcastAdd {
  private:
   struct Entry {
     dnnl::binary prim;
-    dnnl::memory::desc x, y;
+    BoundArgs args;
   };
   DnnlContext* ctx_;
   PrimitiveCache<Entry> cache_;
@@ -37,7 +37,7 @@ class StridedCopy {
  private:
   struct Entry {
     dnnl::reorder prim;
-    dnnl::memory::desc src, dst;
+    BoundArgs args;
   };
   DnnlContext* ctx_;
   PrimitiveCache<Entry> cache_;
