@@ -59,6 +59,7 @@ TEST_P(LinearTest, MatchesReferenceForSeveralRowCounts) {
       EXPECT_LT(MaxDiff(y.data(), ref), 2e-5)
           << "m=" << m << " residual=" << residual;
     }
+    EXPECT_EQ(lin.cached_shapes(), 3u);  // m = 1, 7, 64: the second m = 7 reused
   }
 }
 
