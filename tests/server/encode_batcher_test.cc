@@ -1,0 +1,227 @@
+// EncodeBatcher against a recording encoder: batches form across calls within
+// the limits, texts come back in request order, and the queue bound, deadlines,
+// cancellation and shutdown behave as documented.
+#include "server/batching/encode_batcher.h"
+
+#include <future>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace attnserve::server {
+namespace {
+
+// Embeds a text as {first id, length}; records every batch; can hold the worker
+// inside Embed.
+class RecordingEncoder : public SentenceEncoder {
+ public:
+  absl::StatusOr<Encoding> Tokenize(std::string_view, bool) const override {
+    return absl::UnimplementedError("not used by the batcher");
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> Embed(
+      absl::Span<const absl::Span<const int32_t>> batch, Pooling,
+      bool) override {
+    if (gate_ != nullptr) gate_->WaitForNotification();
+    std::vector<std::vector<float>> out;
+    std::vector<int> lengths;
+    for (absl::Span<const int32_t> ids : batch) {
+      out.push_back(
+          {static_cast<float>(ids[0]), static_cast<float>(ids.size())});
+      lengths.push_back(static_cast<int>(ids.size()));
+    }
+    absl::MutexLock lock(&mu_);
+    batches_.push_back(lengths);
+    return out;
+  }
+  std::string architecture() const override { return "fake"; }
+  int max_input_tokens() const override { return 512; }
+  int dimensions() const override { return 2; }
+  Pooling default_pooling() const override { return Pooling::kMean; }
+  bool default_normalize() const override { return true; }
+  DType dtype() const override { return DType::kFloat32; }
+
+  std::vector<std::vector<int>> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+  void set_gate(absl::Notification* gate) { gate_ = gate; }
+
+ private:
+  absl::Notification* gate_ = nullptr;
+  absl::Mutex mu_;
+  std::vector<std::vector<int>> batches_;
+};
+
+class NullObserver : public EncodeBatchObserver {
+ public:
+  void OnQueueWait(absl::Duration) override {}
+  void OnBatch(int, int, absl::Duration) override {}
+  void OnQueueDepth(int) override {}
+};
+
+// A job whose text i has ids {first_id + i, ...} of length lengths[i].
+std::shared_ptr<EncodeJob> MakeJob(int first_id,
+                                   const std::vector<int>& lengths,
+                                   std::promise<absl::Status>* done) {
+  auto job = std::make_shared<EncodeJob>();
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    job->ids.push_back(
+        std::vector<int32_t>(lengths[i], first_id + static_cast<int>(i)));
+  }
+  job->on_done = [done](const absl::Status& status) {
+    done->set_value(status);
+  };
+  return job;
+}
+
+EncodeBatcherOptions Options(int max_batch_size, int max_batch_tokens,
+                             absl::Duration delay, int max_queue_size = 1024) {
+  EncodeBatcherOptions options;
+  options.model_name = "fake";
+  options.max_batch_size = max_batch_size;
+  options.max_batch_tokens = max_batch_tokens;
+  options.max_queue_delay = delay;
+  options.max_queue_size = max_queue_size;
+  return options;
+}
+
+TEST(EncodeBatcherTest, SplitsALargeCallAndKeepsTextOrder) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcher batcher(&encoder, Options(4, 8192, absl::Milliseconds(1)),
+                        &observer);
+  std::promise<absl::Status> done;
+  const std::vector<int> lengths = {5, 30, 2, 9, 17, 3, 30, 1, 12, 6};
+  auto job = MakeJob(100, lengths, &done);
+  ASSERT_TRUE(batcher.Submit(job).ok());
+  ASSERT_TRUE(done.get_future().get().ok());
+  ASSERT_EQ(job->embeddings.size(), lengths.size());
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    EXPECT_EQ(job->embeddings[i][0], 100 + static_cast<int>(i));
+    EXPECT_EQ(job->embeddings[i][1], lengths[i]);
+  }
+  int texts = 0;
+  for (const std::vector<int>& batch : encoder.batches()) {
+    EXPECT_LE(batch.size(), 4u);
+    texts += static_cast<int>(batch.size());
+  }
+  EXPECT_EQ(texts, 10);
+  EXPECT_EQ(encoder.batches().size(), 3u);
+}
+
+TEST(EncodeBatcherTest, GathersConcurrentCallsIntoOneBatch) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Seconds(5)),
+                        &observer);
+  std::vector<std::promise<absl::Status>> done(8);
+  std::vector<std::shared_ptr<EncodeJob>> jobs;
+  for (int i = 0; i < 8; ++i) {
+    jobs.push_back(MakeJob(i, {4 + i}, &done[i]));
+    ASSERT_TRUE(batcher.Submit(jobs.back()).ok());
+  }
+  // The batch closes at max_batch_size, long before the 5 s queue delay.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(done[i].get_future().get().ok());
+    EXPECT_EQ(jobs[i]->embeddings[0][0], i);
+  }
+  ASSERT_EQ(encoder.batches().size(), 1u);
+  EXPECT_EQ(encoder.batches()[0].size(), 8u);
+}
+
+TEST(EncodeBatcherTest, PaddedTokensBoundTheBatchAndLengthsGroup) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  EncodeBatcher batcher(&encoder, Options(32, 40, absl::Milliseconds(1)),
+                        &observer);
+  // Held in Embed with a first text, the worker lets the others queue up.
+  std::promise<absl::Status> first_done;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {1}, &first_done)).ok());
+  absl::SleepFor(absl::Milliseconds(50));
+  std::promise<absl::Status> done;
+  auto job = MakeJob(10, {10, 2, 10, 2, 10, 2, 10, 2}, &done);
+  ASSERT_TRUE(batcher.Submit(job).ok());
+  gate.Notify();
+  ASSERT_TRUE(first_done.get_future().get().ok());
+  ASSERT_TRUE(done.get_future().get().ok());
+  const std::vector<std::vector<int>> batches = encoder.batches();
+  for (size_t b = 1; b < batches.size(); ++b) {
+    int longest = 0;
+    for (int length : batches[b]) longest = std::max(longest, length);
+    EXPECT_LE(static_cast<int>(batches[b].size()) * longest, 40);
+  }
+  // Lengths are grouped: the four 2-token texts share a batch without 10-token
+  // ones.
+  bool short_batch = false;
+  for (const std::vector<int>& batch : batches) {
+    if (batch == std::vector<int>{2, 2, 2, 2}) short_batch = true;
+  }
+  EXPECT_TRUE(short_batch);
+}
+
+TEST(EncodeBatcherTest, FullQueueRefusesAtOnce) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1), 2),
+                        &observer);
+  std::promise<absl::Status> busy, queued;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &busy)).ok());
+  absl::SleepFor(
+      absl::Milliseconds(50));  // the worker now holds the first text
+  ASSERT_TRUE(batcher.Submit(MakeJob(1, {3, 3}, &queued)).ok());
+  std::promise<absl::Status> refused;
+  absl::Status status = batcher.Submit(MakeJob(2, {3}, &refused));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  gate.Notify();
+  EXPECT_TRUE(busy.get_future().get().ok());
+  EXPECT_TRUE(queued.get_future().get().ok());
+}
+
+TEST(EncodeBatcherTest, ExpiredAndCancelledJobsAreNotComputed) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1)),
+                        &observer);
+  std::promise<absl::Status> busy, expired, cancelled;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &busy)).ok());
+  absl::SleepFor(absl::Milliseconds(50));
+  auto late = MakeJob(1, {3, 3}, &expired);
+  late->deadline = absl::Now() + absl::Milliseconds(10);
+  ASSERT_TRUE(batcher.Submit(late).ok());
+  auto gone = MakeJob(2, {3}, &cancelled);
+  ASSERT_TRUE(batcher.Submit(gone).ok());
+  gone->cancelled = true;
+  absl::SleepFor(absl::Milliseconds(30));
+  gate.Notify();
+  EXPECT_TRUE(busy.get_future().get().ok());
+  EXPECT_EQ(expired.get_future().get().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(cancelled.get_future().get().code(), absl::StatusCode::kCancelled);
+  batcher.Shutdown();
+  EXPECT_EQ(encoder.batches().size(), 1u);  // only the first text was computed
+}
+
+TEST(EncodeBatcherTest, ShutdownFinishesAcceptedTextsThenRefuses) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcher batcher(&encoder, Options(2, 8192, absl::Seconds(10)),
+                        &observer);
+  std::promise<absl::Status> done;
+  auto job = MakeJob(0, {4, 4, 4}, &done);
+  ASSERT_TRUE(batcher.Submit(job).ok());
+  batcher.Shutdown();  // does not wait the 10 s queue delay
+  EXPECT_TRUE(done.get_future().get().ok());
+  std::promise<absl::Status> after;
+  EXPECT_EQ(batcher.Submit(MakeJob(9, {1}, &after)).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace attnserve::server
