@@ -70,6 +70,10 @@ absl::StatusOr<std::vector<DecodeBatch::SeqId>> MarianDecodeBatch::Add(
     lengths[b] = static_cast<int>(sources[b].size());
     len = std::max(len, lengths[b]);
   }
+  // Padded length in steps of 8 (masked keys change nothing): fewer distinct
+  // encoder shapes, hence fewer oneDNN primitives to create.
+  len = std::max(len, std::min((len + 7) / 8 * 8,
+                               model_->config().max_position_embeddings));
   std::vector<int32_t> padded(static_cast<size_t>(batch) * len,
                               model_->config().pad_token_id);
   for (int b = 0; b < batch; ++b) {

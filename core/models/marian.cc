@@ -76,6 +76,12 @@ absl::StatusOr<Projection> ReadProjection(const Reader& r,
 
 }  // namespace
 
+int64_t BucketRows(int64_t rows) {
+  if (rows <= 2) return rows;
+  if (rows <= 4) return 4;
+  return (rows + 7) / 8 * 8;
+}
+
 absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
   auto file = SafetensorsFile::Open(path);
   if (!file.ok()) return file.status();
@@ -411,24 +417,32 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
                               KvCachePool* cache, Tensor* logits) {
   const MarianConfig& c = config_;
   const int64_t n = static_cast<int64_t>(rows.size());
+  // Matmuls run over a bucketed row count (zero rows appended) so that a server
+  // cycling through every batch size creates a bounded number of oneDNN
+  // primitives.
+  const int64_t m = BucketRows(n);
   const int64_t d = c.d_model;
   const int heads = c.decoder_heads, head_dim = c.d_model / c.decoder_heads;
   const float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   absl::MutexLock lock(&mu_);
   DecoderScratch& s = dec_;
-  s.x.Resize({n, d});
-  s.tmp.Resize({n, d});
-  s.qkv.Resize({n, 3 * d});
-  s.q.Resize({n, d});
-  s.ctx.Resize({n, d});
-  s.ffn.Resize({n, static_cast<int64_t>(c.decoder_ffn_dim)});
+  s.x.Resize({m, d});
+  s.tmp.Resize({m, d});
+  s.qkv.Resize({m, 3 * d});
+  s.q.Resize({m, d});
+  s.ctx.Resize({m, d});
+  s.ffn.Resize({m, static_cast<int64_t>(c.decoder_ffn_dim)});
   int max_len = 1;
   for (const DecoderRow& row : rows)
     max_len = std::max({max_len, row.position + 1, row.cross->length});
   if (static_cast<int>(s.probs.size()) < max_len) s.probs.resize(max_len);
-  logits->Resize({n, static_cast<int64_t>(c.decoder_vocab_size)});
+  logits->Resize({m, static_cast<int64_t>(c.decoder_vocab_size)});
   if (n == 0) return;
+  // Padding rows: zero inputs and attention outputs (LayerNorm of zeros stays
+  // finite).
+  std::fill(s.x.data() + n * d, s.x.data() + m * d, 0.0f);
+  std::fill(s.ctx.data() + n * d, s.ctx.data() + m * d, 0.0f);
 
   float* x = s.x.data();
   EmbedDecoderRows(rows, x);
@@ -436,7 +450,7 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
     DecoderLayer& layer = decoder_layers_[l];
     // Causal self-attention: append this step's K/V, attend over positions [0,
     // position].
-    layer.self_qkv->Forward(x, n, s.qkv.data());
+    layer.self_qkv->Forward(x, m, s.qkv.data());
     for (int64_t r = 0; r < n; ++r) {
       const DecoderRow& row = rows[r];
       const float* qkv = s.qkv.data() + r * 3 * d;
@@ -447,24 +461,24 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
       AttendRow(qkv, keys, values, d, row.position + 1, heads, head_dim, scale,
                 s.probs.data(), s.ctx.data() + r * d);
     }
-    layer.self_out->Forward(s.ctx.data(), n, s.tmp.data(), x);
-    layer.self_ln->Forward(s.tmp.data(), n, x);
+    layer.self_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    layer.self_ln->Forward(s.tmp.data(), m, x);
     // Cross-attention over the row's source sentence.
-    layer.cross_q->Forward(x, n, s.q.data());
+    layer.cross_q->Forward(x, m, s.q.data());
     for (int64_t r = 0; r < n; ++r) {
       const Tensor& kv = rows[r].cross->layers[l];
       AttendRow(s.q.data() + r * d, kv.data(), kv.data() + d, 2 * d,
                 rows[r].cross->length, heads, head_dim, scale, s.probs.data(),
                 s.ctx.data() + r * d);
     }
-    layer.cross_out->Forward(s.ctx.data(), n, s.tmp.data(), x);
-    layer.cross_ln->Forward(s.tmp.data(), n, x);
+    layer.cross_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    layer.cross_ln->Forward(s.tmp.data(), m, x);
     // Feed-forward.
-    layer.fc1->Forward(x, n, s.ffn.data());
-    layer.fc2->Forward(s.ffn.data(), n, s.tmp.data(), x);
-    layer.ffn_ln->Forward(s.tmp.data(), n, x);
+    layer.fc1->Forward(x, m, s.ffn.data());
+    layer.fc2->Forward(s.ffn.data(), m, s.tmp.data(), x);
+    layer.ffn_ln->Forward(s.tmp.data(), m, x);
   }
-  lm_head_->Forward(x, n, logits->data());
+  lm_head_->Forward(x, m, logits->data());
 }
 
 }  // namespace attnserve

@@ -134,6 +134,10 @@ class MarianModel {
   DecoderScratch dec_ ABSL_GUARDED_BY(mu_);
 };
 
+// Row count the decoder's matmuls run at for `rows` real rows: 1, 2, 4, then
+// multiples of 8.
+int64_t BucketRows(int64_t rows);
+
 // A WeightSource over a safetensors file (kept open by the returned source).
 absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
 
