@@ -97,7 +97,7 @@ void SetComputeThreads(int threads) {
 }
 
 int Main(int argc, char** argv) {
-  BlockTerminationSignals();  // before any thread starts
+  InstallTerminationHandlers();
   const std::vector<std::string> model_flags =
       CollectRepeatedFlag(argc, argv, "model");
   absl::SetProgramUsageMessage(

@@ -20,8 +20,8 @@ struct ServerOptions {
   v1::ServerConfig config;        // validated
 };
 
-// Serves until SIGTERM/SIGINT (which the caller has blocked in every thread,
-// see termination_signals.h), then drains: health NOT_SERVING, new calls
+// Serves until SIGTERM/SIGINT (the caller installed the handlers of
+// termination_signals.h), then drains: health NOT_SERVING, new calls
 // UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns the process
 // exit code: 0 after a drain, 1 when the server could not start.
 int RunServer(const ServerOptions& options);

@@ -3,12 +3,13 @@
 
 namespace attnserve::server {
 
-// SIGTERM/SIGINT are taken synchronously with sigwait() rather than by a
-// handler, so that the drain runs as ordinary code. Block them first thing in
-// main(), before any thread starts (new threads inherit the mask), then wait
-// for one of them.
-void BlockTerminationSignals();
-// Returns the signal number received.
+// SIGTERM/SIGINT handling with the self-pipe pattern: the handler only writes
+// the signal number to a pipe (async-signal-safe), whichever thread it
+// interrupts; the drain runs as ordinary code in the thread that waits.
+// (Blocking the signals and sigwait() is not enough: libraries start threads
+// before main() that would not block them.) Install first thing in main().
+void InstallTerminationHandlers();
+// Blocks until SIGTERM or SIGINT arrives; returns its number.
 int WaitForTerminationSignal();
 
 }  // namespace attnserve::server
