@@ -92,7 +92,8 @@ def seeds_request():
     write("request", "tokenize", b"\2" + encode("TokenizeRequest", f'model: "bert" {texts(bert)}'))
     write("request", "tokenize_marian", b"\2" + encode(
         "TokenizeRequest", f'model: "marian" {texts(marian)} target_language: "de"'))
-    write("request", "get_model", b"\3" + encode("GetModelRequest", 'name: "bert"'))
+    write("request", "raw_text", b"\x85" + bert[0].encode() + b" \xff\xc3")
+    write("request", "get_model", b"\4" + encode("GetModelRequest", 'name: "bert"'))
 
 
 if __name__ == "__main__":

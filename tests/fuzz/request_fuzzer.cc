@@ -154,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t* body = data + 1;
   const int body_size = static_cast<int>(size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: {
       v1::EncodeRequest request;
       if (request.ParseFromArray(body, body_size))
@@ -171,6 +171,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       v1::TokenizeRequest request;
       if (request.ParseFromArray(body, body_size))
         fuzz::CheckTokenizeRequest(s, request);
+      break;
+    }
+    case 3: {
+      // Raw bytes straight into TokenizeText: protobuf already refuses invalid
+      // UTF-8 in string fields, so only this reaches the server's own UTF-8
+      // check (its defence in depth).
+      const std::string text(reinterpret_cast<const char*>(body), size - 1);
+      const bool truncate = (data[0] & 0x80) != 0;
+      fuzz::CheckTokenizeText(*s.bert, text, 0, truncate, "");
+      if (s.marian != nullptr)
+        fuzz::CheckTokenizeText(*s.marian, text, 0, truncate, "");
       break;
     }
     default: {
