@@ -2,6 +2,7 @@
 // (attnserve.v1.Inference) with health, reflection and Prometheus metrics. See
 // --help.
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,6 +74,18 @@ absl::StatusOr<v1::ServerConfig> AssembleConfig(
   std::string models_dir = absl::GetFlag(FLAGS_models_dir);
   if (models_dir.empty() && std::getenv("ATTNSERVE_MODELS") != nullptr) {
     models_dir = std::getenv("ATTNSERVE_MODELS");
+  }
+  if (config.model_size() == 0 && models_dir.empty()) {
+    // No models named: serve the bundled defaults (models/default.textproto
+    // of the source tree this binary was built from), when present.
+    const std::string defaults = ATTNSERVE_DEFAULT_CONFIG;
+    if (std::ifstream(defaults).good()) {
+      absl::StatusOr<v1::ServerConfig> file = ReadServerConfigFile(defaults);
+      if (!file.ok()) return file.status();
+      LogInfo(absl::StrCat("no --model/--config given: serving the defaults "
+                           "of ", defaults));
+      config = *std::move(file);
+    }
   }
   if (config.model_size() == 0 && !models_dir.empty()) {
     absl::StatusOr<std::vector<v1::ModelConfig>> found =

@@ -50,6 +50,14 @@ absl::StatusOr<v1::ServerConfig> ReadServerConfigFile(const std::string& path) {
         " (expected attnserve.v1.ServerConfig in protobuf text format, e.g. "
         "model { name: \"x\" path: \"/models/x\" })"));
   }
+  // Relative model paths are relative to the config file, so a repository
+  // file can sit next to its model folders.
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  for (v1::ModelConfig& model : *config.mutable_model()) {
+    if (!model.path().empty() && model.path()[0] != '/') {
+      model.set_path((dir / model.path()).lexically_normal().string());
+    }
+  }
   return config;
 }
 
