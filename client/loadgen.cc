@@ -2,8 +2,12 @@
 
 #include <thread>
 
+#include "client/loadgen_proxy.h"
+
 namespace attnserve::client {
 namespace {
+
+constexpr char kUnknownModel[] = "attnserve-loadgen-no-such-model";
 
 double MillisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(
@@ -11,11 +15,18 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// Uniform in [0, max].
+absl::Duration UniformDelay(absl::Duration max, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return max * unit(rng);
+}
+
 }  // namespace
 
 LoadGenerator::LoadGenerator(const LoadgenConfig& config,
-                             InferenceClient* client)
-    : config_(config), client_(client) {}
+                             std::shared_ptr<grpc::Channel> channel,
+                             CallOptions call)
+    : config_(config), channel_(std::move(channel)), call_(std::move(call)) {}
 
 LoadgenReport LoadGenerator::Run() {
   start_ = Clock::now();
@@ -66,7 +77,8 @@ void LoadGenerator::Worker(int thread_index,
              !max_start_lag_us_.compare_exchange_weak(seen, lag_us)) {
       }
     }
-    records->push_back(Issue(config_.mix.Pick(uniform(rng)), rng, due));
+    const CallSpec spec = Draw(config_.mix.Pick(uniform(rng)), rng);
+    records->push_back(Issue(spec, rng, due));
   }
 }
 
@@ -79,47 +91,93 @@ std::vector<std::string> LoadGenerator::DrawTexts(std::mt19937_64& rng) const {
   return texts;
 }
 
-RequestRecord LoadGenerator::Issue(RequestKind kind, std::mt19937_64& rng,
+CallSpec LoadGenerator::Draw(RequestKind kind, std::mt19937_64& rng) const {
+  const FaultConfig& faults = config_.faults;
+  CallSpec spec;
+  if (faults.any()) {
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    spec.fault = PickFault(faults, uniform(rng), rng, &kind);
+  }
+  spec.kind = kind;
+  const bool encode = kind == RequestKind::kEncode;
+  spec.model = encode ? config_.encode_model : config_.translate_model;
+  const std::string& fault_model =
+      encode ? faults.fault_encode_model : faults.fault_translate_model;
+  if (ClientMayEndAlone(spec.fault) && !fault_model.empty()) {
+    spec.model = fault_model;
+  }
+  spec.texts = DrawTexts(rng);
+  spec.truncate = config_.truncate;
+  spec.beam_size = config_.beam_size;
+  spec.max_new_tokens = config_.max_new_tokens;
+  spec.deadline = call_.deadline;
+  spec.token = call_.token;
+  switch (spec.fault) {
+    case FaultKind::kCancel:
+      spec.cancel_after = UniformDelay(faults.cancel_after_max, rng);
+      break;
+    case FaultKind::kShortDeadline:
+      // At least 0.2 ms: a zero deadline would never leave the client.
+      spec.deadline = absl::Microseconds(200) +
+                      UniformDelay(faults.short_deadline_max, rng);
+      break;
+    case FaultKind::kOversizedText:
+      spec.texts[0] =
+          TextOfWords(static_cast<int>(config_.encode_max_input_tokens) + 8);
+      spec.truncate = false;
+      break;
+    case FaultKind::kTooManyTexts:
+      spec.texts.assign(
+          (encode ? config_.encode_max_texts : config_.translate_max_texts) + 1,
+          "x");
+      break;
+    case FaultKind::kEmptyTexts:
+      spec.texts.clear();
+      break;
+    case FaultKind::kUnknownModel:
+      spec.model = kUnknownModel;
+      break;
+    case FaultKind::kSlowReader:
+      spec.read_pause = faults.slow_read_pause;
+      break;
+    default:
+      break;
+  }
+  return spec;
+}
+
+CallOutcome LoadGenerator::RunDisconnected(const CallSpec& spec,
+                                           std::mt19937_64& rng,
+                                           Clock::time_point start) {
+  absl::StatusOr<std::unique_ptr<ResettableProxy>> proxy =
+      ResettableProxy::Start(config_.target);
+  if (!proxy.ok()) return {proxy.status()};
+  // Its own channel: a reset must not hit the shared connection.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      (*proxy)->address(), grpc::InsecureChannelCredentials(), args);
+  ResettableProxy* reset_me = proxy->get();
+  DelayedAction reset(UniformDelay(config_.faults.disconnect_after_max, rng),
+                      [reset_me] { reset_me->Reset(); });
+  return RunCall(*channel, spec, start);
+}
+
+RequestRecord LoadGenerator::Issue(const CallSpec& spec, std::mt19937_64& rng,
                                    Clock::time_point start) {
   RequestRecord record;
-  record.kind = kind;
-  const std::vector<std::string> texts = DrawTexts(rng);
-  record.texts = texts.size();
-  absl::Status status;
-  if (kind == RequestKind::kEncode) {
-    v1::EncodeRequest request;
-    request.set_model(config_.encode_model);
-    for (const std::string& t : texts) request.add_texts(t);
-    request.set_truncate(config_.truncate);
-    absl::StatusOr<v1::EncodeResponse> response = client_->Encode(request);
-    status = response.status();
-    if (response.ok()) record.input_tokens = response->usage().input_tokens();
-  } else {
-    v1::TranslateRequest request;
-    request.set_model(config_.translate_model);
-    for (const std::string& t : texts) request.add_texts(t);
-    request.set_truncate(config_.truncate);
-    request.set_beam_size(config_.beam_size);
-    request.set_max_new_tokens(config_.max_new_tokens);
-    v1::Usage usage;
-    if (kind == RequestKind::kTranslate) {
-      absl::StatusOr<v1::TranslateResponse> response =
-          client_->Translate(request);
-      status = response.status();
-      if (response.ok()) usage = response->usage();
-    } else {
-      bool first = true;
-      status = client_->TranslateStream(
-          request, [&](const v1::TranslateStreamResponse& m) {
-            if (first) record.first_message_ms = MillisSince(start);
-            first = false;
-            if (m.has_usage()) usage = m.usage();
-          });
-    }
-    record.input_tokens = usage.input_tokens();
-    record.output_tokens = usage.output_tokens();
-  }
-  record.code = status.code();
+  record.kind = spec.kind;
+  record.fault = spec.fault;
+  record.model = spec.model;
+  record.texts = spec.texts.size();
+  const CallOutcome outcome = spec.fault == FaultKind::kDisconnect
+                                  ? RunDisconnected(spec, rng, start)
+                                  : RunCall(*channel_, spec, start);
+  record.code = outcome.status.code();
+  record.message = std::string(outcome.status.message());
+  record.input_tokens = outcome.input_tokens;
+  record.output_tokens = outcome.output_tokens;
+  record.first_message_ms = outcome.first_message_ms;
   record.latency_ms = MillisSince(start);
   return record;
 }

@@ -104,6 +104,17 @@ absl::Status ValidateConfig(const LoadgenConfig& config) {
     return absl::InvalidArgumentError(
         "the mix has translate/stream but no --translate_model");
   }
+  if (absl::Status s = ValidateFaultConfig(config.faults); !s.ok()) return s;
+  if (config.faults.slow_reader_fraction > 0 &&
+      config.translate_model.empty()) {
+    return absl::InvalidArgumentError(
+        "--slow_reader_fraction needs a --translate_model (slow readers read "
+        "TranslateStream)");
+  }
+  if (config.faults.disconnect_fraction > 0 && config.target.empty()) {
+    return absl::InvalidArgumentError(
+        "--disconnect_fraction needs the target address");
+  }
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/loadgen_faults.h"
 
 namespace attnserve::client {
 
@@ -50,6 +51,15 @@ struct LoadgenConfig {
   bool truncate = true;
   uint64_t seed = 1;
   std::vector<std::string> texts;  // pool the requests draw from
+  FaultConfig faults;
+  // Server limits the oversized faults exceed (ModelInfo.limits; loadgen_main
+  // asks the server).
+  uint32_t encode_max_input_tokens = 512;
+  uint32_t encode_max_texts = 256;
+  uint32_t translate_max_texts = 256;
+  // host:port; the disconnect fault connects to it through a proxy (plaintext
+  // only).
+  std::string target;
 };
 
 // Checks ranges and that the load stops by itself (duration or requests

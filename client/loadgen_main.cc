@@ -51,6 +51,47 @@ ABSL_FLAG(uint32_t, max_new_tokens, 0,
 ABSL_FLAG(bool, truncate, true, "truncate texts longer than the model's limit");
 ABSL_FLAG(uint64_t, seed, 1, "random seed of text and kind choices");
 ABSL_FLAG(std::string, json_out, "", "also write the statistics as JSON here");
+ABSL_FLAG(double, cancel_fraction, 0,
+          "fault: fraction of calls the client cancels after a random delay "
+          "of up to --cancel_after_max");
+ABSL_FLAG(absl::Duration, cancel_after_max, absl::Milliseconds(50),
+          "longest delay before a cancelled call is cancelled");
+ABSL_FLAG(double, short_deadline_fraction, 0,
+          "fault: fraction of calls with a deadline of at most "
+          "--short_deadline");
+ABSL_FLAG(absl::Duration, short_deadline, absl::Milliseconds(5),
+          "longest short deadline");
+ABSL_FLAG(double, oversized_fraction, 0,
+          "fault: fraction of calls over the model's limits (a text over "
+          "max_input_tokens without truncate, or too many texts); expect "
+          "INVALID_ARGUMENT");
+ABSL_FLAG(double, malformed_fraction, 0,
+          "fault: fraction of malformed calls (empty texts, invalid UTF-8: "
+          "INVALID_ARGUMENT; unknown model: NOT_FOUND)");
+ABSL_FLAG(bool, malformed_invalid_utf8, true,
+          "malformed calls include invalid UTF-8 texts (false: only empty "
+          "texts and unknown models)");
+ABSL_FLAG(double, slow_reader_fraction, 0,
+          "fault: fraction of TranslateStream calls read with a pause of "
+          "--slow_read_pause before every message");
+ABSL_FLAG(absl::Duration, slow_read_pause, absl::Milliseconds(20),
+          "pause of a slow stream reader before each read");
+ABSL_FLAG(double, disconnect_fraction, 0,
+          "fault: fraction of calls on a connection of their own that is reset "
+          "(TCP RST) after a random delay of up to --disconnect_after_max "
+          "(plaintext only)");
+ABSL_FLAG(absl::Duration, disconnect_after_max, absl::Milliseconds(50),
+          "longest delay before a disconnected call's connection is reset");
+ABSL_FLAG(std::string, fault_encode_model, "",
+          "send the cancel / short-deadline / disconnect Encode calls to this "
+          "model (default: --encode_model), e.g. the same folder served under "
+          "a second name, so that the server's counters of --encode_model can "
+          "be compared exactly with this report");
+ABSL_FLAG(std::string, fault_translate_model, "",
+          "like --fault_encode_model, for Translate / TranslateStream");
+ABSL_FLAG(bool, fail_on_unexpected, false,
+          "exit 3 when a call was answered with a code that is not proper for "
+          "it (e.g. INTERNAL, or OK for a malformed call)");
 
 namespace attnserve::client {
 namespace {
@@ -79,6 +120,21 @@ absl::StatusOr<LoadgenConfig> ConfigFromFlags() {
   c.max_new_tokens = absl::GetFlag(FLAGS_max_new_tokens);
   c.truncate = absl::GetFlag(FLAGS_truncate);
   c.seed = absl::GetFlag(FLAGS_seed);
+  c.target = absl::GetFlag(FLAGS_target);
+  FaultConfig& f = c.faults;
+  f.cancel_fraction = absl::GetFlag(FLAGS_cancel_fraction);
+  f.cancel_after_max = absl::GetFlag(FLAGS_cancel_after_max);
+  f.short_deadline_fraction = absl::GetFlag(FLAGS_short_deadline_fraction);
+  f.short_deadline_max = absl::GetFlag(FLAGS_short_deadline);
+  f.oversized_fraction = absl::GetFlag(FLAGS_oversized_fraction);
+  f.malformed_fraction = absl::GetFlag(FLAGS_malformed_fraction);
+  f.invalid_utf8 = absl::GetFlag(FLAGS_malformed_invalid_utf8);
+  f.slow_reader_fraction = absl::GetFlag(FLAGS_slow_reader_fraction);
+  f.slow_read_pause = absl::GetFlag(FLAGS_slow_read_pause);
+  f.disconnect_fraction = absl::GetFlag(FLAGS_disconnect_fraction);
+  f.disconnect_after_max = absl::GetFlag(FLAGS_disconnect_after_max);
+  f.fault_encode_model = absl::GetFlag(FLAGS_fault_encode_model);
+  f.fault_translate_model = absl::GetFlag(FLAGS_fault_translate_model);
   if (absl::GetFlag(FLAGS_texts_file).empty()) {
     c.texts = BuiltinTexts();
   } else {
@@ -88,6 +144,30 @@ absl::StatusOr<LoadgenConfig> ConfigFromFlags() {
     c.texts = *std::move(texts);
   }
   return c;
+}
+
+// The limits the oversized faults exceed, from the server's ModelInfo.
+absl::Status ResolveLimits(InferenceClient& client, LoadgenConfig& config) {
+  if (config.faults.oversized_fraction <= 0) return absl::OkStatus();
+  if (!config.encode_model.empty()) {
+    absl::StatusOr<v1::ModelInfo> info = client.GetModel(config.encode_model);
+    if (!info.ok()) return info.status();
+    config.encode_max_input_tokens = info->max_input_tokens();
+    config.encode_max_texts = info->limits().max_texts_per_request();
+  }
+  if (!config.translate_model.empty()) {
+    absl::StatusOr<v1::ModelInfo> info =
+        client.GetModel(config.translate_model);
+    if (!info.ok()) return info.status();
+    config.translate_max_texts = info->limits().max_texts_per_request();
+  }
+  if (config.encode_max_input_tokens == 0 || config.encode_max_texts == 0 ||
+      config.translate_max_texts == 0) {
+    return absl::FailedPreconditionError(
+        "the server reports no max_input_tokens / max_texts_per_request; "
+        "--oversized_fraction needs them");
+  }
+  return absl::OkStatus();
 }
 
 // Fills in empty model names with the server's only model of the task the mix
@@ -153,7 +233,7 @@ int Main(int argc, char** argv) {
       ResolveToken(absl::GetFlag(FLAGS_token), absl::GetFlag(FLAGS_token_file));
   if (!token.ok()) return Fail(kExitUsage, token.status().message());
   call.token = *std::move(token);
-  InferenceClient client(*std::move(channel), call);
+  InferenceClient client(*channel, call);
 
   if (absl::Status s = ResolveModels(client, *config); !s.ok()) {
     return Fail(
@@ -163,27 +243,49 @@ int Main(int argc, char** argv) {
   if (absl::Status s = ValidateConfig(*config); !s.ok()) {
     return Fail(kExitUsage, s.message());
   }
-  LoadGenerator generator(*config, &client);
+  if (config->faults.disconnect_fraction > 0 && connection.tls) {
+    return Fail(kExitUsage, "--disconnect_fraction works over plaintext only");
+  }
+  if (absl::Status s = ResolveLimits(client, *config); !s.ok()) {
+    return Fail(
+        1, absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message()));
+  }
+  LoadGenerator generator(*config, *channel, call);
   const LoadgenReport report = generator.Run();
   std::cout << FormatReport(report);
   const std::string json_out = absl::GetFlag(FLAGS_json_out);
   if (!json_out.empty()) {
     nlohmann::json json = ReportToJson(report);
-    json["config"] = {{"target", connection.target},
-                      {"concurrency", config->concurrency},
-                      {"rate", config->rate},
-                      {"duration_s", absl::ToDoubleSeconds(config->duration)},
-                      {"requests", config->requests},
-                      {"mix", absl::GetFlag(FLAGS_mix)},
-                      {"encode_model", config->encode_model},
-                      {"translate_model", config->translate_model},
-                      {"texts_per_request", config->texts_per_request},
-                      {"beam_size", config->beam_size},
-                      {"max_new_tokens", config->max_new_tokens}};
+    json["config"] = {
+        {"target", connection.target},
+        {"concurrency", config->concurrency},
+        {"rate", config->rate},
+        {"duration_s", absl::ToDoubleSeconds(config->duration)},
+        {"requests", config->requests},
+        {"mix", absl::GetFlag(FLAGS_mix)},
+        {"encode_model", config->encode_model},
+        {"translate_model", config->translate_model},
+        {"texts_per_request", config->texts_per_request},
+        {"beam_size", config->beam_size},
+        {"max_new_tokens", config->max_new_tokens},
+        {"faults",
+         {{"cancel_fraction", config->faults.cancel_fraction},
+          {"short_deadline_fraction", config->faults.short_deadline_fraction},
+          {"oversized_fraction", config->faults.oversized_fraction},
+          {"malformed_fraction", config->faults.malformed_fraction},
+          {"slow_reader_fraction", config->faults.slow_reader_fraction},
+          {"disconnect_fraction", config->faults.disconnect_fraction},
+          {"fault_encode_model", config->faults.fault_encode_model},
+          {"fault_translate_model", config->faults.fault_translate_model}}}};
     std::ofstream out(json_out);
     out << json.dump(2) << "\n";
     if (!out)
       return Fail(1, absl::StrCat("cannot write --json_out ", json_out));
+  }
+  if (absl::GetFlag(FLAGS_fail_on_unexpected) && report.unexpected > 0) {
+    std::cerr << "error: " << report.unexpected
+              << " call(s) answered with an improper code\n";
+    return 3;
   }
   return 0;
 }

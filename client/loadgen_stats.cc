@@ -8,6 +8,11 @@
 #include "absl/strings/str_format.h"
 
 namespace attnserve::client {
+namespace {
+
+constexpr size_t kMaxUnexpectedExamples = 10;
+
+}  // namespace
 
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0.0;
@@ -40,11 +45,29 @@ LoadgenReport BuildReport(const std::vector<RequestRecord>& records,
   r.max_start_lag_ms = max_start_lag_ms;
   std::vector<double> ok_latencies, first_message;
   std::map<std::string, std::vector<double>> kind_latencies;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           uint64_t>
+      outcomes;
   for (const RequestRecord& rec : records) {
     const std::string kind = RequestKindName(rec.kind);
+    const std::string code = absl::StatusCodeToString(rec.code);
+    const std::string fault = FaultKindName(rec.fault);
     ++r.requests;
-    ++r.codes[absl::StatusCodeToString(rec.code)];
+    ++r.codes[code];
     ++r.kinds[kind].requests;
+    ++outcomes[{kind, rec.model, fault, code}];
+    FaultReport& fault_report = r.faults[fault];
+    ++fault_report.requests;
+    ++fault_report.codes[code];
+    if (!IsExpectedCode(rec.fault, rec.code)) {
+      ++r.unexpected;
+      ++fault_report.unexpected;
+      if (r.unexpected_examples.size() < kMaxUnexpectedExamples) {
+        r.unexpected_examples.push_back(
+            absl::StrCat(fault, " ", kind, " model '", rec.model, "': ", code,
+                         " ", rec.message));
+      }
+    }
     if (rec.code != absl::StatusCode::kOk) continue;
     ++r.ok;
     ++r.kinds[kind].ok;
@@ -63,6 +86,10 @@ LoadgenReport BuildReport(const std::vector<RequestRecord>& records,
     r.texts_per_s = r.texts / elapsed_s;
     r.tokens_per_s = (r.input_tokens + r.output_tokens) / elapsed_s;
     r.output_tokens_per_s = r.output_tokens / elapsed_s;
+  }
+  for (const auto& [key, count] : outcomes) {
+    const auto& [kind, model, fault, code] = key;
+    r.outcomes.push_back({kind, model, fault, code, count});
   }
   r.latency = Summarize(std::move(ok_latencies));
   r.stream_first_message = Summarize(std::move(first_message));
@@ -110,6 +137,20 @@ std::string FormatReport(const LoadgenReport& r) {
   for (const auto& [code, n] : r.codes)
     absl::StrAppend(&out, " ", code, "=", n);
   out += "\n";
+  if (r.faults.size() > 1 || r.unexpected > 0) {
+    for (const auto& [fault, f] : r.faults) {
+      absl::StrAppendFormat(&out,
+                            "  fault %-15s %d requests, %d unexpected:", fault,
+                            f.requests, f.unexpected);
+      for (const auto& [code, n] : f.codes)
+        absl::StrAppend(&out, " ", code, "=", n);
+      out += "\n";
+    }
+    absl::StrAppendFormat(&out, "unexpected   %d\n", r.unexpected);
+    for (const std::string& example : r.unexpected_examples) {
+      absl::StrAppend(&out, "  ", example, "\n");
+    }
+  }
   if (r.max_start_lag_ms > 0) {
     absl::StrAppendFormat(&out, "max start lag %.2f ms (open loop)\n",
                           r.max_start_lag_ms);
@@ -123,6 +164,20 @@ nlohmann::json ReportToJson(const LoadgenReport& r) {
     kinds[kind] = {{"requests", k.requests},
                    {"ok", k.ok},
                    {"latency", LatencyToJson(k.latency)}};
+  }
+  nlohmann::json faults = nlohmann::json::object();
+  for (const auto& [fault, f] : r.faults) {
+    faults[fault] = {{"requests", f.requests},
+                     {"unexpected", f.unexpected},
+                     {"codes", f.codes}};
+  }
+  nlohmann::json outcomes = nlohmann::json::array();
+  for (const OutcomeCount& o : r.outcomes) {
+    outcomes.push_back({{"kind", o.kind},
+                        {"model", o.model},
+                        {"fault", o.fault},
+                        {"code", o.code},
+                        {"count", o.count}});
   }
   return {{"elapsed_s", r.elapsed_s},
           {"requests", r.requests},
@@ -140,7 +195,11 @@ nlohmann::json ReportToJson(const LoadgenReport& r) {
           {"stream_first_message", LatencyToJson(r.stream_first_message)},
           {"codes", r.codes},
           {"kinds", std::move(kinds)},
-          {"max_start_lag_ms", r.max_start_lag_ms}};
+          {"max_start_lag_ms", r.max_start_lag_ms},
+          {"unexpected", r.unexpected},
+          {"unexpected_examples", r.unexpected_examples},
+          {"faults", std::move(faults)},
+          {"outcomes", std::move(outcomes)}};
 }
 
 }  // namespace attnserve::client

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "client/loadgen_config.h"
+#include "client/loadgen_faults.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve::client {
@@ -24,6 +26,9 @@ struct RequestRecord {
   uint64_t input_tokens = 0;  // from the response's Usage (OK calls)
   uint64_t output_tokens = 0;
   double first_message_ms = 0.0;  // stream only: time to the first message
+  FaultKind fault = FaultKind::kNone;
+  std::string model;    // as sent
+  std::string message;  // the status message (non-OK calls)
 };
 
 // Nearest-rank percentile (p in [0, 100]) of `sorted` (ascending): the smallest
@@ -40,6 +45,23 @@ struct KindReport {
   uint64_t requests = 0;
   uint64_t ok = 0;
   LatencySummary latency;  // of the OK calls
+};
+
+// Calls of one fault kind.
+struct FaultReport {
+  uint64_t requests = 0;
+  uint64_t unexpected = 0;  // answered with a code not proper for the fault
+  std::map<std::string, uint64_t> codes;
+};
+
+// How many calls of one (kind, model, fault) ended with `code`: what a test
+// compares with the server's own counters.
+struct OutcomeCount {
+  std::string kind;  // "encode", "translate", "stream"
+  std::string model;
+  std::string fault;
+  std::string code;
+  uint64_t count = 0;
 };
 
 struct LoadgenReport {
@@ -59,6 +81,10 @@ struct LoadgenReport {
   std::map<std::string, uint64_t> codes;    // "OK", "DEADLINE_EXCEEDED", ...
   std::map<std::string, KindReport> kinds;  // "encode", "translate", "stream"
   double max_start_lag_ms = 0;  // open loop: worst lateness of a start
+  uint64_t unexpected = 0;      // calls answered with an improper code
+  std::map<std::string, FaultReport> faults;  // "none", "cancel", ...
+  std::vector<OutcomeCount> outcomes;  // sorted by kind, model, fault, code
+  std::vector<std::string> unexpected_examples;  // the first few, with messages
 };
 
 LoadgenReport BuildReport(const std::vector<RequestRecord>& records,

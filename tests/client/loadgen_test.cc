@@ -4,10 +4,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <random>
 
+#include "absl/time/clock.h"
 #include "client/loadgen_config.h"
+#include "client/loadgen_faults.h"
 #include "client/loadgen_stats.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -164,16 +169,136 @@ TEST(BuiltinTextsTest, VariedLengths) {
   EXPECT_GT(longest, 100u);
 }
 
+TEST(FaultsTest, ExpectedCodesPerFault) {
+  using absl::StatusCode;
+  EXPECT_TRUE(IsExpectedCode(FaultKind::kNone, StatusCode::kOk));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kNone, StatusCode::kInternal));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kNone, StatusCode::kUnknown));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kNone, StatusCode::kCancelled));
+  EXPECT_TRUE(IsExpectedCode(FaultKind::kCancel, StatusCode::kCancelled));
+  EXPECT_TRUE(IsExpectedCode(FaultKind::kCancel, StatusCode::kOk));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kCancel, StatusCode::kInternal));
+  EXPECT_TRUE(
+      IsExpectedCode(FaultKind::kShortDeadline, StatusCode::kDeadlineExceeded));
+  EXPECT_FALSE(
+      IsExpectedCode(FaultKind::kShortDeadline, StatusCode::kCancelled));
+  EXPECT_TRUE(
+      IsExpectedCode(FaultKind::kEmptyTexts, StatusCode::kInvalidArgument));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kEmptyTexts, StatusCode::kOk));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kInvalidUtf8, StatusCode::kInternal));
+  EXPECT_TRUE(IsExpectedCode(FaultKind::kUnknownModel, StatusCode::kNotFound));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kUnknownModel, StatusCode::kOk));
+  EXPECT_TRUE(IsExpectedCode(FaultKind::kDisconnect, StatusCode::kUnavailable));
+  EXPECT_FALSE(IsExpectedCode(FaultKind::kSlowReader, StatusCode::kCancelled));
+  EXPECT_TRUE(ClientMayEndAlone(FaultKind::kDisconnect));
+  EXPECT_FALSE(ClientMayEndAlone(FaultKind::kSlowReader));
+}
+
+TEST(FaultsTest, PickFaultFollowsTheFractions) {
+  FaultConfig f;
+  f.cancel_fraction = 0.1;
+  f.short_deadline_fraction = 0.1;
+  f.oversized_fraction = 0.1;
+  f.malformed_fraction = 0.3;
+  f.slow_reader_fraction = 0.1;
+  f.disconnect_fraction = 0.1;
+  ASSERT_TRUE(ValidateFaultConfig(f).ok());
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::map<FaultKind, int> counts;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    RequestKind kind =
+        i % 2 == 0 ? RequestKind::kEncode : RequestKind::kTranslate;
+    const FaultKind fault = PickFault(f, u(rng), rng, &kind);
+    ++counts[fault];
+    if (fault == FaultKind::kSlowReader) {
+      EXPECT_EQ(kind, RequestKind::kTranslateStream);
+    }
+    if (fault == FaultKind::kOversizedText) {
+      EXPECT_EQ(kind, RequestKind::kEncode);  // Translate always truncates
+    }
+  }
+  auto fraction = [&](FaultKind k) { return counts[k] / double(n); };
+  EXPECT_NEAR(fraction(FaultKind::kNone), 0.2, 0.02);
+  EXPECT_NEAR(fraction(FaultKind::kCancel), 0.1, 0.02);
+  EXPECT_NEAR(
+      fraction(FaultKind::kOversizedText) + fraction(FaultKind::kTooManyTexts),
+      0.1, 0.02);
+  EXPECT_NEAR(fraction(FaultKind::kOversizedText), 0.025, 0.01);
+  EXPECT_NEAR(fraction(FaultKind::kEmptyTexts), 0.1, 0.02);
+  EXPECT_NEAR(fraction(FaultKind::kInvalidUtf8), 0.1, 0.02);
+  EXPECT_NEAR(fraction(FaultKind::kUnknownModel), 0.1, 0.02);
+  EXPECT_NEAR(fraction(FaultKind::kDisconnect), 0.1, 0.02);
+
+  f.malformed_fraction = 0.7;
+  EXPECT_THAT(ValidateFaultConfig(f).message(), HasSubstr("sum to <= 1"));
+  f.malformed_fraction = -0.1;
+  EXPECT_FALSE(ValidateFaultConfig(f).ok());
+}
+
+TEST(BuildReportTest, CountsFaultsOutcomesAndUnexpectedCodes) {
+  std::vector<RequestRecord> records(4);
+  records[0].fault = FaultKind::kEmptyTexts;
+  records[0].code = absl::StatusCode::kInvalidArgument;
+  records[0].model = "e";
+  records[1].fault = FaultKind::kEmptyTexts;
+  records[1].code = absl::StatusCode::kOk;  // a malformed call answered OK
+  records[1].model = "e";
+  records[2].code =
+      absl::StatusCode::kInternal;  // a good call answered INTERNAL
+  records[2].model = "e";
+  records[2].message = "boom";
+  records[3].code = absl::StatusCode::kOk;
+  records[3].model = "e";
+  LoadgenReport r = BuildReport(records, 1.0, 0.0);
+  EXPECT_EQ(r.unexpected, 2u);
+  EXPECT_EQ(r.faults.at("empty_texts").requests, 2u);
+  EXPECT_EQ(r.faults.at("empty_texts").unexpected, 1u);
+  EXPECT_EQ(r.faults.at("none").codes.at("INTERNAL"), 1u);
+  ASSERT_EQ(r.unexpected_examples.size(), 2u);
+  EXPECT_THAT(r.unexpected_examples[1], HasSubstr("INTERNAL boom"));
+  ASSERT_EQ(r.outcomes.size(), 4u);
+  nlohmann::json json = ReportToJson(r);
+  EXPECT_EQ(json["unexpected"], 2);
+  EXPECT_EQ(json["faults"]["none"]["codes"]["OK"], 1);
+  int counted = 0;
+  for (const nlohmann::json& o : json["outcomes"])
+    counted += o["count"].get<int>();
+  EXPECT_EQ(counted, 4);
+  EXPECT_THAT(FormatReport(r), HasSubstr("unexpected   2"));
+}
+
 // Answers Encode with 3 input tokens per text, Translate with
 // RESOURCE_EXHAUSTED, and TranslateStream with two messages, the last one
 // carrying usage {4, 6}.
 class FakeInference final : public v1::Inference::Service {
  public:
-  grpc::Status Encode(grpc::ServerContext*, const v1::EncodeRequest* request,
+  grpc::Status Encode(grpc::ServerContext* context,
+                      const v1::EncodeRequest* request,
                       v1::EncodeResponse* response) override {
+    if (request->model() != "e") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such model");
+    }
+    if (request->texts_size() == 0 || request->texts_size() > 4) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "texts count");
+    }
+    for (const std::string& text : request->texts()) {
+      if (!request->truncate() && text.size() > 40) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "too long");
+      }
+    }
+    // A slow call: polls for the client's cancellation like a server does.
+    for (int i = 0; i < encode_delay_ms; ++i) {
+      if (context->IsCancelled()) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     response->mutable_usage()->set_input_tokens(3 * request->texts_size());
     return grpc::Status::OK;
   }
+  std::atomic<int> encode_delay_ms{0};
   grpc::Status Translate(grpc::ServerContext*, const v1::TranslateRequest*,
                          v1::TranslateResponse*) override {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "queue full");
@@ -183,6 +308,8 @@ class FakeInference final : public v1::Inference::Service {
       grpc::ServerWriter<v1::TranslateStreamResponse>* writer) override {
     v1::TranslateStreamResponse m;
     m.set_text_delta("a");
+    writer->Write(m);
+    m.set_text_delta("b");
     writer->Write(m);
     m.set_finished(true);
     m.mutable_usage()->set_input_tokens(4);
@@ -204,15 +331,14 @@ class LoadGeneratorTest : public ::testing::Test {
     ASSERT_GT(port_, 0);
     ConnectionOptions connection;
     connection.target = "127.0.0.1:" + std::to_string(port_);
-    client_ = std::make_unique<InferenceClient>(*MakeChannel(connection),
-                                                CallOptions());
+    channel_ = *MakeChannel(connection);
   }
   void TearDown() override { server_->Shutdown(); }
 
   FakeInference service_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<InferenceClient> client_;
+  std::shared_ptr<grpc::Channel> channel_;
 };
 
 TEST_F(LoadGeneratorTest, ClosedLoopSendsExactlyTheRequestCount) {
@@ -221,7 +347,7 @@ TEST_F(LoadGeneratorTest, ClosedLoopSendsExactlyTheRequestCount) {
   c.concurrency = 3;
   c.requests = 60;
   c.texts_per_request = 2;
-  LoadgenReport r = LoadGenerator(c, client_.get()).Run();
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
   EXPECT_EQ(r.requests, 60u);
   const uint64_t encodes = r.kinds["encode"].requests;
   const uint64_t translates = r.kinds["translate"].requests;
@@ -246,7 +372,7 @@ TEST_F(LoadGeneratorTest, OpenLoopKeepsTheRate) {
   c.concurrency = 2;
   c.rate = 100;  // request i is due at i * 10 ms
   c.requests = 20;
-  LoadgenReport r = LoadGenerator(c, client_.get()).Run();
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
   EXPECT_EQ(r.requests, 20u);
   EXPECT_EQ(r.ok, 20u);
   // The last request is due at 190 ms; a fake call takes far less than 10 ms.
@@ -259,11 +385,89 @@ TEST_F(LoadGeneratorTest, DurationBoundsTheRun) {
   c.mix = *ParseMix("encode=1");
   c.concurrency = 2;
   c.duration = absl::Milliseconds(300);
-  LoadgenReport r = LoadGenerator(c, client_.get()).Run();
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
   EXPECT_GE(r.elapsed_s, 0.3);
   EXPECT_LT(r.elapsed_s, 5.0);
   EXPECT_GT(r.requests, 0u);
   EXPECT_EQ(r.ok, r.requests);
+}
+
+LoadgenConfig FaultConfigFor(int port) {
+  LoadgenConfig c = ValidConfig();
+  c.mix = *ParseMix("encode=1");
+  c.concurrency = 2;
+  c.truncate = true;
+  c.encode_max_input_tokens = 8;  // "word " * 16 is 80 bytes > 40
+  c.encode_max_texts = 4;
+  c.translate_max_texts = 4;
+  c.target = "127.0.0.1:" + std::to_string(port);
+  return c;
+}
+
+TEST_F(LoadGeneratorTest, MalformedAndOversizedCallsGetTheirCodes) {
+  LoadgenConfig c = FaultConfigFor(port_);
+  c.faults.oversized_fraction = 0.4;
+  c.faults.malformed_fraction = 0.6;
+  c.requests = 120;
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
+  EXPECT_EQ(r.requests, 120u);
+  EXPECT_EQ(r.faults.count("none"), 0u);
+  EXPECT_GT(r.faults["oversized_text"].requests, 0u);
+  EXPECT_GT(r.faults["too_many_texts"].requests, 0u);
+  EXPECT_GT(r.faults["empty_texts"].requests, 0u);
+  EXPECT_GT(r.faults["unknown_model"].requests, 0u);
+  EXPECT_EQ(r.faults["unknown_model"].codes["NOT_FOUND"],
+            r.faults["unknown_model"].requests);
+  EXPECT_EQ(r.faults["empty_texts"].codes["INVALID_ARGUMENT"],
+            r.faults["empty_texts"].requests);
+  EXPECT_EQ(r.faults["oversized_text"].codes["INVALID_ARGUMENT"],
+            r.faults["oversized_text"].requests);
+  // The fake (a plain generated service) cannot parse invalid UTF-8 into its
+  // proto3 request: gRPC answers for it before any handler runs.
+  const FaultReport& utf8 = r.faults["invalid_utf8"];
+  EXPECT_GT(utf8.requests, 0u);
+  EXPECT_EQ(utf8.codes.size(), 1u);
+  std::cerr << "invalid UTF-8 answered with " << utf8.codes.begin()->first
+            << "\n";
+  EXPECT_EQ(r.unexpected, utf8.unexpected);
+}
+
+TEST_F(LoadGeneratorTest, CancelDeadlineAndDisconnectEndSlowCallsEarly) {
+  service_.encode_delay_ms = 300;
+  LoadgenConfig c = FaultConfigFor(port_);
+  c.faults.cancel_fraction = 0.3;
+  c.faults.short_deadline_fraction = 0.3;
+  c.faults.disconnect_fraction = 0.4;
+  c.faults.cancel_after_max = absl::Milliseconds(50);
+  c.faults.disconnect_after_max = absl::Milliseconds(50);
+  c.concurrency = 4;
+  c.requests = 40;
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
+  EXPECT_EQ(r.requests, 40u);
+  EXPECT_EQ(r.unexpected, 0u) << FormatReport(r);
+  EXPECT_EQ(r.faults["cancel"].codes["CANCELLED"], r.faults["cancel"].requests);
+  EXPECT_EQ(r.faults["short_deadline"].codes["DEADLINE_EXCEEDED"],
+            r.faults["short_deadline"].requests);
+  EXPECT_EQ(r.faults["disconnect"].codes["UNAVAILABLE"],
+            r.faults["disconnect"].requests);
+  EXPECT_GT(r.faults["disconnect"].requests, 0u);
+  // Every call ended long before the 300 ms the fake takes.
+  EXPECT_LT(r.elapsed_s, 40 * 0.3 / 4);
+}
+
+TEST_F(LoadGeneratorTest, SlowReadersReadEveryMessage) {
+  LoadgenConfig c = FaultConfigFor(port_);
+  c.mix = *ParseMix("encode=1");
+  c.faults.slow_reader_fraction = 1.0;
+  c.faults.slow_read_pause = absl::Milliseconds(20);
+  c.requests = 4;
+  c.concurrency = 1;
+  LoadgenReport r = LoadGenerator(c, channel_, CallOptions()).Run();
+  EXPECT_EQ(r.faults["slow_reader"].codes["OK"], 4u);
+  EXPECT_EQ(r.kinds["stream"].requests, 4u);  // a slow reader always streams
+  EXPECT_EQ(r.output_tokens, 4 * 6u);
+  // Four reads (three messages and the end of the stream) per call.
+  EXPECT_GE(r.elapsed_s, 4 * 4 * 0.02);
 }
 
 }  // namespace
