@@ -4,6 +4,7 @@
 
 #include "server/batching/encode_batcher.h"
 #include "server/call_record.h"
+#include "server/raw_messages.h"
 #include "server/request_validation.h"
 
 namespace attnserve::server {
@@ -25,10 +26,10 @@ Pooling ResolvePooling(v1::Pooling requested, Pooling model_default) {
 class EncodeReactor : public grpc::ServerUnaryReactor {
  public:
   EncodeReactor(ServiceContext& service, grpc::CallbackServerContext* context,
-                const v1::EncodeRequest& request, v1::EncodeResponse* response)
+                const v1::EncodeRequest& request, grpc::ByteBuffer* response)
       : record_(service.metrics, kMethodEncode,
                 service.ModelLabel(request.model())),
-        response_(response) {
+        out_(response) {
     absl::Status status = Start(service, context, request);
     if (!status.ok()) Complete(status);
   }
@@ -44,7 +45,7 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
                      grpc::CallbackServerContext* context,
                      const v1::EncodeRequest& request) {
     if (absl::Status s = service.CheckAcceptingCalls(); !s.ok()) return s;
-    absl::StatusOr<ModelEntry*> model =
+    absl::StatusOr<std::shared_ptr<ModelEntry>> model =
         ResolveModel(*service.models, request.model(), v1::TASK_ENCODE);
     if (!model.ok()) return model.status();
     model_ = *model;
@@ -56,7 +57,7 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
       absl::StatusOr<Encoding> encoding =
           TokenizeText(*model_, request.texts(i), i, request.truncate(), {});
       if (!encoding.ok()) return encoding.status();
-      v1::Embedding* embedding = response_->add_embeddings();
+      v1::Embedding* embedding = response_.add_embeddings();
       embedding->set_input_tokens(static_cast<uint32_t>(encoding->ids.size()));
       embedding->set_truncated(encoding->truncated);
       input_tokens_ += encoding->ids.size();
@@ -77,28 +78,29 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
     if (status.ok()) {
       for (size_t i = 0; i < job_->embeddings.size(); ++i) {
         const std::vector<float>& values = job_->embeddings[i];
-        response_->mutable_embeddings(static_cast<int>(i))
+        response_.mutable_embeddings(static_cast<int>(i))
             ->mutable_values()
             ->Add(values.begin(), values.end());
       }
-      response_->set_dimensions(
+      response_.set_dimensions(
           static_cast<uint32_t>(model_->encoder()->dimensions()));
-      response_->mutable_usage()->set_input_tokens(input_tokens_);
-      response_->set_model(model_->name());
+      response_.mutable_usage()->set_input_tokens(input_tokens_);
+      response_.set_model(model_->name());
     }
     Complete(status);
   }
 
   void Complete(const absl::Status& status) {
-    if (!status.ok()) response_->Clear();
+    if (status.ok()) SerializeResponse(response_, out_);
     const grpc::Status grpc_status = ToGrpcStatus(status);
     record_.Finish(grpc_status, input_tokens_);
     Finish(grpc_status);
   }
 
   CallRecord record_;
-  v1::EncodeResponse* const response_;
-  ModelEntry* model_ = nullptr;
+  v1::EncodeResponse response_;
+  grpc::ByteBuffer* const out_;
+  std::shared_ptr<ModelEntry> model_;  // the version this call runs on
   std::shared_ptr<EncodeJob> job_;
   uint64_t input_tokens_ = 0;
 };
@@ -107,9 +109,9 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
 
 grpc::ServerUnaryReactor* StartEncode(ServiceContext& service,
                                       grpc::CallbackServerContext* context,
-                                      const v1::EncodeRequest* request,
-                                      v1::EncodeResponse* response) {
-  return new EncodeReactor(service, context, *request, response);
+                                      const v1::EncodeRequest& request,
+                                      grpc::ByteBuffer* response) {
+  return new EncodeReactor(service, context, request, response);
 }
 
 }  // namespace attnserve::server

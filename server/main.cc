@@ -16,12 +16,14 @@
 #include "server/server_app.h"
 #include "server/server_config.h"
 #include "server/termination_signals.h"
+#include "server/tls_credentials.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC server listens on.");
 ABSL_FLAG(int, port, 50051,
           "gRPC port (0 = pick a free port; the log shows which).");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0",
-          "Address of the Prometheus /metrics endpoint.");
+          "Address of the Prometheus /metrics endpoint (plain HTTP, no "
+          "authentication: bind it to a private address, e.g. 127.0.0.1).");
 ABSL_FLAG(int, metrics_port, 9090,
           "Port of the Prometheus /metrics endpoint (0 = pick one).");
 ABSL_FLAG(std::string, model, "",
@@ -46,6 +48,19 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "On SIGTERM/SIGINT, how long accepted calls may take to finish "
           "before they are "
           "cancelled.");
+
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port: serve TLS (with "
+          "--tls_key).");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert (unencrypted).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): mutual TLS, every client must present a "
+          "certificate they signed (needs --tls_cert/--tls_key).");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "File of bearer tokens, one per line ('#' comment lines): every "
+          "Inference call must send 'authorization: Bearer <token>' "
+          "(health and reflection stay open). Re-read on SIGHUP.");
 
 namespace attnserve::server {
 namespace {
@@ -82,8 +97,10 @@ absl::StatusOr<v1::ServerConfig> AssembleConfig(
     if (std::ifstream(defaults).good()) {
       absl::StatusOr<v1::ServerConfig> file = ReadServerConfigFile(defaults);
       if (!file.ok()) return file.status();
-      LogInfo(absl::StrCat("no --model/--config given: serving the defaults "
-                           "of ", defaults));
+      LogInfo(
+          absl::StrCat("no --model/--config given: serving the defaults "
+                       "of ",
+                       defaults));
       config = *std::move(file);
     }
   }
@@ -109,14 +126,38 @@ void SetComputeThreads(int threads) {
   setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), /*overwrite=*/1);
 }
 
+// TLS credentials and bearer tokens: their files are checked here so that a
+// bad one stops the start with a message naming it.
+absl::Status SetUpSecurity(ServerOptions& options) {
+  TlsFiles tls;
+  tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  tls.key = absl::GetFlag(FLAGS_tls_key);
+  tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!tls.cert.empty() || !tls.key.empty() || !tls.client_ca.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        MakeServerCredentials(tls);
+    if (!credentials.ok()) return credentials.status();
+    options.credentials = *std::move(credentials);
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_auth_tokens_file);
+      !path.empty()) {
+    absl::StatusOr<std::unique_ptr<BearerTokens>> tokens =
+        BearerTokens::FromFile(path);
+    if (!tokens.ok()) return tokens.status();
+    options.tokens = *std::move(tokens);
+  }
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
-  InstallTerminationHandlers();
+  InstallSignalHandlers();
   const std::vector<std::string> model_flags =
       CollectRepeatedFlag(argc, argv, "model");
   absl::SetProgramUsageMessage(
       "attnserve-server --model=NAME=FOLDER [--model=...] [--config=FILE] "
       "[--port=50051] "
-      "[--metrics_port=9090]");
+      "[--metrics_port=9090] [--tls_cert=PEM --tls_key=PEM "
+      "[--tls_client_ca=PEM]] [--auth_tokens_file=FILE]");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     LogError(absl::StrCat("unexpected argument '", positional[1],
@@ -130,9 +171,13 @@ int Main(int argc, char** argv) {
                          : config.status().message());
     return 2;
   }
+  ServerOptions options;
+  if (absl::Status s = SetUpSecurity(options); !s.ok()) {
+    LogError(s.message());
+    return 2;
+  }
   SetComputeThreads(absl::GetFlag(FLAGS_threads));
 
-  ServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = absl::GetFlag(FLAGS_port);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);

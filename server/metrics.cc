@@ -253,13 +253,17 @@ void Metrics::ObserveTimePerOutputToken(absl::string_view model,
 }
 
 void Metrics::SetModelInfo(const v1::ModelInfo& info) {
-  model_info_
-      .Add(Labels{{"model", info.name()},
-                  {"architecture", info.architecture()},
-                  {"task", std::string(TaskName(info.task()))},
-                  {"dtype", std::string(DTypeName(info.dtype()))},
-                  {"state", std::string(StateName(info.state()))}})
-      .Set(1);
+  absl::MutexLock lock(&model_info_mu_);
+  prometheus::Gauge*& series = model_info_series_[info.name()];
+  prometheus::Gauge& next =
+      model_info_.Add(Labels{{"model", info.name()},
+                             {"architecture", info.architecture()},
+                             {"task", std::string(TaskName(info.task()))},
+                             {"dtype", std::string(DTypeName(info.dtype()))},
+                             {"state", std::string(StateName(info.state()))}});
+  if (series != nullptr && series != &next) model_info_.Remove(series);
+  series = &next;
+  next.Set(1);
 }
 
 std::unique_ptr<EncodeBatchObserver> Metrics::NewEncodeObserver(

@@ -2,11 +2,14 @@
 #define ATTNSERVE_SERVER_METRICS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "attnserve/v1/attnserve.pb.h"
 #include "prometheus/counter.h"
@@ -52,7 +55,8 @@ class Metrics {
                  uint64_t input_tokens, uint64_t output_tokens);
   void ObserveTimePerOutputToken(absl::string_view model,
                                  absl::Duration per_token);
-  // attnserve_model_info{model,architecture,task,dtype,state} 1.
+  // attnserve_model_info{model,architecture,task,dtype,state} 1; replaces the
+  // model's previous series (a reload may change any label).
   void SetModelInfo(const v1::ModelInfo& info);
 
   // Adapters for the batchers; they must not outlive this object.
@@ -87,6 +91,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& output_tokens_;
   prometheus::Family<prometheus::Histogram>& time_per_output_token_;
   prometheus::Family<prometheus::Gauge>& model_info_;
+  absl::Mutex model_info_mu_;
+  std::map<std::string, prometheus::Gauge*> model_info_series_
+      ABSL_GUARDED_BY(model_info_mu_);
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
 };

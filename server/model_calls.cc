@@ -8,7 +8,7 @@ namespace attnserve::server {
 absl::Status Tokenize(const ServiceContext& service,
                       const v1::TokenizeRequest& request,
                       v1::TokenizeResponse* response) {
-  absl::StatusOr<ModelEntry*> model =
+  absl::StatusOr<std::shared_ptr<ModelEntry>> model =
       ResolveModel(*service.models, request.model(), v1::TASK_UNSPECIFIED);
   if (!model.ok()) return model.status();
   if (request.has_target_language() && (*model)->task() != v1::TASK_TRANSLATE) {
@@ -43,7 +43,8 @@ absl::Status ListModels(const ServiceContext& service,
 absl::Status GetModel(const ServiceContext& service,
                       const v1::GetModelRequest& request,
                       v1::ModelInfo* response) {
-  const ModelEntry* model = service.models->Find(request.name());
+  const std::shared_ptr<ModelEntry> model =
+      service.models->Find(request.name());
   if (model == nullptr) {
     return absl::NotFoundError(absl::StrCat(
         "model '", request.name(), "' is not configured on this server"));

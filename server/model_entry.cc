@@ -111,6 +111,16 @@ void ModelEntry::Load() {
   Publish(v1::MODEL_STATE_READY, "");
 }
 
+void ModelEntry::SetReloadError(const std::string& error) {
+  v1::ModelInfo snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    info_.set_error(error);
+    snapshot = info_;
+  }
+  metrics_->SetModelInfo(snapshot);
+}
+
 void ModelEntry::Publish(v1::ModelState state, const std::string& error) {
   v1::ModelInfo snapshot;
   {

@@ -22,7 +22,8 @@ namespace attnserve::server {
 // One configured model: its core object, its batcher and its effective limits.
 // Created in state LOADING; Load() moves it to READY or FAILED exactly once.
 // Calls may look it up at any time: everything but state()/info()/name() may
-// only be used once state() is READY.
+// only be used once state() is READY. A reload loads a new ModelEntry and
+// swaps it in (ModelRepository); calls hold theirs by shared_ptr.
 class ModelEntry {
  public:
   ModelEntry(v1::ModelConfig config, DType default_dtype, Metrics* metrics);
@@ -40,6 +41,9 @@ class ModelEntry {
   // Loads the folder and starts the batcher; a failure is logged and kept as
   // the FAILED state.
   void Load();
+  // A reload from the folder failed while this version keeps serving: shown as
+  // info().error with state() still READY.
+  void SetReloadError(const std::string& error);
   // Stops taking work and finishes every accepted text.
   void Shutdown();
 

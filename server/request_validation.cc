@@ -33,10 +33,9 @@ int SequenceLength(unsigned char lead) {
 
 }  // namespace
 
-absl::StatusOr<ModelEntry*> ResolveModel(const ModelRepository& models,
-                                         absl::string_view name,
-                                         v1::Task task) {
-  ModelEntry* model = models.Find(name);
+absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
+    const ModelRepository& models, absl::string_view name, v1::Task task) {
+  std::shared_ptr<ModelEntry> model = models.Find(name);
   if (model == nullptr) {
     return absl::NotFoundError(absl::StrCat(
         "model '", name, "' is not configured on this server (configured: ",
@@ -103,8 +102,7 @@ absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
   const int bad_byte = FirstInvalidUtf8(text);
   if (bad_byte >= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "texts[", index, "] is not valid UTF-8 (invalid byte at offset ",
-        bad_byte, ")"));
+        "texts[", index, "] is not valid UTF-8 (byte offset ", bad_byte, ")"));
   }
   // The core truncates to the model's own maximum; the configured limit may be
   // lower.

@@ -1,6 +1,8 @@
 #ifndef ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
 #define ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
 
+#include <memory>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,9 +17,10 @@ namespace attnserve::server {
 
 // The READY model `name` serving `task`: NOT_FOUND for an unknown name,
 // UNAVAILABLE while it loads, FAILED_PRECONDITION when it failed to load or
-// serves the other task.
-absl::StatusOr<ModelEntry*> ResolveModel(const ModelRepository& models,
-                                         absl::string_view name, v1::Task task);
+// serves the other task. The call keeps the returned version to its end (a
+// reload may switch the name to a newer one meanwhile).
+absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
+    const ModelRepository& models, absl::string_view name, v1::Task task);
 
 // 1..max_texts_per_request texts.
 absl::Status CheckTextCount(int count, const ModelEntry& model);

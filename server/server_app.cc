@@ -37,7 +37,10 @@ std::unique_ptr<grpc::Server> StartGrpc(const ServerOptions& options,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(address,
+                           options.credentials != nullptr
+                               ? options.credentials
+                               : grpc::InsecureServerCredentials(),
                            bound_port);
   builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
@@ -50,6 +53,38 @@ std::unique_ptr<grpc::Server> StartGrpc(const ServerOptions& options,
     return nullptr;
   }
   return server;
+}
+
+// SIGHUP: tokens first (cheap), then the models one by one.
+void Reload(const ServerOptions& options, ModelRepository& models,
+            grpc::HealthCheckServiceInterface* health) {
+  if (options.tokens != nullptr) {
+    if (absl::Status s = options.tokens->Reload(); !s.ok()) {
+      LogError(absl::StrCat(s.message(), "; the previous tokens stay valid"));
+    } else {
+      LogInfo(absl::StrCat("reloaded ", options.tokens->size(),
+                           " bearer token(s)"));
+    }
+  }
+  models.ReloadAll([health](const ModelEntry& model) {
+    health->SetServingStatus(model.name(),
+                             model.state() == v1::MODEL_STATE_READY);
+  });
+  SetOverallHealth(health, models.AllReady());
+  LogInfo("reload done");
+}
+
+// Serves until SIGTERM/SIGINT; returns that signal.
+int ServeUntilStopped(const ServerOptions& options, ModelRepository& models,
+                      grpc::HealthCheckServiceInterface* health) {
+  while (true) {
+    const std::optional<int> signal = WaitForSignal(absl::Seconds(1));
+    models.ReleaseRetired();
+    if (!signal.has_value()) continue;
+    if (*signal != SIGHUP) return *signal;
+    LogInfo("received SIGHUP: reloading tokens and models");
+    Reload(options, models, health);
+  }
 }
 
 void Drain(grpc::Server& server, ServiceContext& context,
@@ -82,6 +117,7 @@ int RunServer(const ServerOptions& options) {
   ServiceContext context;
   context.models = &models;
   context.metrics = &metrics;
+  context.tokens = options.tokens.get();
   InferenceService service(&context);
   int port = 0;
   std::unique_ptr<grpc::Server> server = StartGrpc(options, &service, &port);
@@ -91,7 +127,9 @@ int RunServer(const ServerOptions& options) {
   SetOverallHealth(health, false);
   for (const auto& model : models.models())
     health->SetServingStatus(model->name(), false);
-  LogInfo(absl::StrCat("gRPC listening on ", options.host, ":", port));
+  LogInfo(absl::StrCat("gRPC listening on ", options.host, ":", port,
+                       options.credentials != nullptr ? " (TLS)" : "",
+                       options.tokens != nullptr ? " (bearer tokens)" : ""));
   LogInfo(absl::StrCat("metrics on http://", options.metrics_address, ":",
                        metrics.port(), "/metrics"));
 
@@ -105,7 +143,7 @@ int RunServer(const ServerOptions& options) {
       all_ready ? "SERVING" : "NOT_SERVING (a model failed to load)", " with ",
       models.models().size(), " model(s)"));
 
-  const int signal = WaitForTerminationSignal();
+  const int signal = ServeUntilStopped(options, models, health);
   LogInfo(absl::StrCat("received ", strsignal(signal), ": draining (at most ",
                        absl::FormatDuration(options.drain_timeout), ")"));
   Drain(*server, context, models, options.drain_timeout);

@@ -1,11 +1,14 @@
 #ifndef ATTNSERVE_SERVER_SERVER_APP_H_
 #define ATTNSERVE_SERVER_SERVER_APP_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/dtype.h"
+#include "grpcpp/security/server_credentials.h"
+#include "server/bearer_tokens.h"
 
 namespace attnserve::server {
 
@@ -18,12 +21,17 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(30);
   DType dtype = DType::kFloat32;  // for models whose config sets none
   v1::ServerConfig config;        // validated
+  // Of the gRPC port (MakeServerCredentials); nullptr: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // nullptr: no authentication. Re-read on SIGHUP.
+  std::shared_ptr<BearerTokens> tokens;
 };
 
 // Serves until SIGTERM/SIGINT (the caller installed the handlers of
-// termination_signals.h), then drains: health NOT_SERVING, new calls
-// UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns the process
-// exit code: 0 after a drain, 1 when the server could not start.
+// termination_signals.h); SIGHUP reloads the token file and every model (see
+// ModelRepository::ReloadAll). At SIGTERM/SIGINT it drains: health NOT_SERVING,
+// new calls UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns
+// the process exit code: 0 after a drain, 1 when the server could not start.
 int RunServer(const ServerOptions& options);
 
 }  // namespace attnserve::server

@@ -9,15 +9,20 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpcpp/server_context.h"
+#include "server/bearer_tokens.h"
 #include "server/metrics.h"
 #include "server/model_repository.h"
 
 namespace attnserve::server {
 
-// What every RPC handler shares: the models, the metrics and the drain switch.
+// What every RPC handler shares: the models, the metrics, the bearer tokens
+// and the drain switch.
 struct ServiceContext {
   ModelRepository* models = nullptr;
   Metrics* metrics = nullptr;
+  // nullptr: no authentication (--auth_tokens_file not given).
+  const BearerTokens* tokens = nullptr;
   // Set when draining begins; new calls are then refused with UNAVAILABLE.
   std::atomic<bool> draining{false};
 
@@ -27,6 +32,12 @@ struct ServiceContext {
           "server is shutting down; retry on another replica");
     }
     return absl::OkStatus();
+  }
+
+  // UNAUTHENTICATED unless the call carries a valid bearer token (when tokens
+  // are configured).
+  absl::Status Authenticate(const grpc::ServerContextBase& context) const {
+    return tokens == nullptr ? absl::OkStatus() : tokens->Check(context);
   }
 
   // The model label of a call's metrics: its model when configured, else empty.

@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "server/call_record.h"
+#include "server/raw_messages.h"
 #include "server/request_validation.h"
 #include "server/translate_work.h"
 
@@ -17,11 +18,11 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
   TranslateReactor(ServiceContext& service,
                    grpc::CallbackServerContext* context,
                    const v1::TranslateRequest& request,
-                   v1::TranslateResponse* response)
+                   grpc::ByteBuffer* response)
       : metrics_(service.metrics),
         record_(service.metrics, kMethodTranslate,
                 service.ModelLabel(request.model())),
-        response_(response) {
+        out_(response) {
     absl::Status status = Start(service, context, request);
     if (!status.ok()) Complete(status);
   }
@@ -44,7 +45,7 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
     input_tokens_ = prepared->input_tokens;
     work_ = prepared->work;
     for (const Encoding& source : work_->sources) {
-      v1::Translation* translation = response_->add_translations();
+      v1::Translation* translation = response_.add_translations();
       translation->set_input_tokens(static_cast<uint32_t>(source.ids.size()));
       translation->set_truncated(source.truncated);
     }
@@ -57,10 +58,10 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
 
   // Scheduler thread.
   void OnTextFinished(int index, const DecodeBatch::Event& event) {
-    if (index < 0 || index >= response_->translations_size()) return;
+    if (index < 0 || index >= response_.translations_size()) return;
     const uint64_t tokens =
         FillHypotheses(*model_->translator(), event.hypotheses,
-                       response_->mutable_translations(index));
+                       response_.mutable_translations(index));
     output_tokens_ += tokens;
     if (!event.hypotheses.empty() && !event.hypotheses.front().ids.empty()) {
       metrics_->ObserveTimePerOutputToken(
@@ -73,9 +74,9 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
   // Scheduler thread, exactly once after a successful Submit.
   void OnWorkDone(const absl::Status& status) {
     if (status.ok()) {
-      response_->mutable_usage()->set_input_tokens(input_tokens_);
-      response_->mutable_usage()->set_output_tokens(output_tokens_);
-      response_->set_model(model_->name());
+      response_.mutable_usage()->set_input_tokens(input_tokens_);
+      response_.mutable_usage()->set_output_tokens(output_tokens_);
+      response_.set_model(model_->name());
     }
     Complete(status);
   }
@@ -84,7 +85,7 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
     // Guards against a scheduler that reports a refused Submit through on_done
     // as well.
     if (completed_.exchange(true)) return;
-    if (!status.ok()) response_->Clear();
+    if (status.ok()) SerializeResponse(response_, out_);
     const grpc::Status grpc_status = ToGrpcStatus(status);
     record_.Finish(grpc_status, input_tokens_, output_tokens_);
     Finish(grpc_status);
@@ -92,8 +93,9 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
 
   Metrics* const metrics_;
   CallRecord record_;
-  v1::TranslateResponse* const response_;
-  ModelEntry* model_ = nullptr;
+  v1::TranslateResponse response_;
+  grpc::ByteBuffer* const out_;
+  std::shared_ptr<ModelEntry> model_;  // the version this call runs on
   std::shared_ptr<TranslateWork> work_;
   uint64_t input_tokens_ = 0;
   uint64_t output_tokens_ = 0;
@@ -104,9 +106,9 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
 
 grpc::ServerUnaryReactor* StartTranslate(ServiceContext& service,
                                          grpc::CallbackServerContext* context,
-                                         const v1::TranslateRequest* request,
-                                         v1::TranslateResponse* response) {
-  return new TranslateReactor(service, context, *request, response);
+                                         const v1::TranslateRequest& request,
+                                         grpc::ByteBuffer* response) {
+  return new TranslateReactor(service, context, request, response);
 }
 
 }  // namespace attnserve::server

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/call_record.h"
+#include "server/raw_messages.h"
 #include "server/request_validation.h"
 #include "server/translate_work.h"
 
@@ -23,7 +24,7 @@ using v1::TranslateStreamResponse;
 // status is sent once the scheduler is done and every queued message was
 // written.
 class TranslateStreamReactor
-    : public grpc::ServerWriteReactor<TranslateStreamResponse> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   TranslateStreamReactor(ServiceContext& service,
                          grpc::CallbackServerContext* context,
@@ -148,11 +149,12 @@ class TranslateStreamReactor
   // gRPC is called outside the lock since reactions may run inline.
   void Pump() {
     enum { kNothing, kWrite, kFinish } action = kNothing;
+    TranslateStreamResponse next;
     {
       absl::MutexLock lock(&mu_);
       if (writing_ || finish_called_) return;
       if (!pending_.empty()) {
-        current_ = std::move(pending_.front());
+        next = std::move(pending_.front());
         pending_.pop_front();
         writing_ = true;
         action = kWrite;
@@ -162,6 +164,8 @@ class TranslateStreamReactor
       }
     }
     if (action == kWrite) {
+      // writing_ keeps current_ to this thread until OnWriteDone.
+      SerializeResponse(next, &current_);
       StartWrite(&current_);
     } else if (action == kFinish) {
       record_.Finish(status_, input_tokens_, output_tokens_);
@@ -171,7 +175,7 @@ class TranslateStreamReactor
 
   Metrics* const metrics_;
   CallRecord record_;
-  ModelEntry* model_ = nullptr;
+  std::shared_ptr<ModelEntry> model_;  // the version this call runs on
   std::shared_ptr<TranslateWork> work_;
   uint64_t input_tokens_ = 0;
   uint64_t output_tokens_ = 0;  // scheduler thread
@@ -182,8 +186,7 @@ class TranslateStreamReactor
 
   absl::Mutex mu_;
   std::deque<TranslateStreamResponse> pending_ ABSL_GUARDED_BY(mu_);
-  TranslateStreamResponse
-      current_;  // the message being written (owned by gRPC meanwhile)
+  grpc::ByteBuffer current_;  // the message being written (gRPC's meanwhile)
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
@@ -194,10 +197,10 @@ class TranslateStreamReactor
 
 }  // namespace
 
-grpc::ServerWriteReactor<TranslateStreamResponse>* StartTranslateStream(
+grpc::ServerWriteReactor<grpc::ByteBuffer>* StartTranslateStream(
     ServiceContext& service, grpc::CallbackServerContext* context,
-    const v1::TranslateRequest* request) {
-  return new TranslateStreamReactor(service, context, *request);
+    const v1::TranslateRequest& request) {
+  return new TranslateStreamReactor(service, context, request);
 }
 
 }  // namespace attnserve::server

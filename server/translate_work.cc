@@ -8,7 +8,7 @@ absl::StatusOr<PreparedTranslation> PrepareTranslation(
     const ServiceContext& service, grpc::CallbackServerContext* context,
     const v1::TranslateRequest& request) {
   if (absl::Status s = service.CheckAcceptingCalls(); !s.ok()) return s;
-  absl::StatusOr<ModelEntry*> model =
+  absl::StatusOr<std::shared_ptr<ModelEntry>> model =
       ResolveModel(*service.models, request.model(), v1::TASK_TRANSLATE);
   if (!model.ok()) return model.status();
   if (absl::Status s = CheckTextCount(request.texts_size(), **model); !s.ok())
@@ -24,12 +24,14 @@ absl::StatusOr<PreparedTranslation> PrepareTranslation(
   work.options = *options;
   work.deadline = CallDeadline(context->deadline());
   work.sources.reserve(request.texts_size());
-  // Translate sources are always cut to max_input_tokens (reported as Translation.truncated),
-  // whatever request.truncate says: this is what Hugging Face's Marian pipeline does
-  // (tokenizer(..., truncation=True)) and what the acceptance checks expect of the API.
+  // Translate sources are always cut to max_input_tokens (reported as
+  // Translation.truncated), whatever request.truncate says: this is what
+  // Hugging Face's Marian pipeline does (tokenizer(..., truncation=True)) and
+  // what the acceptance checks expect of the API.
   for (int i = 0; i < request.texts_size(); ++i) {
     absl::StatusOr<Encoding> encoding =
-        TokenizeText(**model, request.texts(i), i, /*truncate=*/true, request.target_language());
+        TokenizeText(**model, request.texts(i), i, /*truncate=*/true,
+                     request.target_language());
     if (!encoding.ok()) return encoding.status();
     prepared.input_tokens += encoding->ids.size();
     work.sources.push_back(*std::move(encoding));

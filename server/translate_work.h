@@ -21,7 +21,7 @@ namespace attnserve::server {
 // A validated, tokenized TranslateRequest for the scheduler (callbacks not yet
 // set), with the model it runs on.
 struct PreparedTranslation {
-  ModelEntry* model = nullptr;
+  std::shared_ptr<ModelEntry> model;
   std::shared_ptr<TranslateWork> work;
   uint64_t input_tokens = 0;
 };
