@@ -74,7 +74,10 @@ void ModelRepository::ReleaseRetired() {
   // use_count() == 1: no call holds the version, and none can take it again
   // since Find() no longer returns it.
   std::erase_if(retired_, [](const std::shared_ptr<ModelEntry>& model) {
-    return model.use_count() == 1;
+    if (model.use_count() != 1) return false;
+    LogInfo(
+        absl::StrCat("model '", model->name(), "': replaced version released"));
+    return true;
   });
 }
 
