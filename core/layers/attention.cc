@@ -41,20 +41,24 @@ MultiHeadAttention::MultiHeadAttention(DnnlContext* ctx, int hidden, int heads,
       scores_mm_(ctx, /*transpose_b=*/true,
                  1.0f / std::sqrt(static_cast<float>(hidden / heads))),
       values_mm_(ctx, /*transpose_b=*/false),
+      fused_scores_mm_(ctx,
+                       1.0f / std::sqrt(static_cast<float>(hidden / heads))),
+      fused_values_mm_(ctx, 1.0f),
       mask_add_(ctx),
       softmax_(ctx),
       copy_(ctx) {
+  Linear::Options proj;
+  proj.precision = opt.precision;
   if (opt.fusion == Fusion::kQkv) {
     qkv_ = std::make_unique<Linear>(ctx, Stack({&w.q_w, &w.k_w, &w.v_w}),
-                                    Stack({&w.q_b, &w.k_b, &w.v_b}),
-                                    Linear::Options{});
+                                    Stack({&w.q_b, &w.k_b, &w.v_b}), proj);
   } else {
-    q_ = std::make_unique<Linear>(ctx, std::move(w.q_w), std::move(w.q_b),
-                                  Linear::Options{});
+    q_ =
+        std::make_unique<Linear>(ctx, std::move(w.q_w), std::move(w.q_b), proj);
     kv_ = std::make_unique<Linear>(ctx, Stack({&w.k_w, &w.v_w}),
-                                   Stack({&w.k_b, &w.v_b}), Linear::Options{});
+                                   Stack({&w.k_b, &w.v_b}), proj);
   }
-  Linear::Options out_opt;
+  Linear::Options out_opt = proj;
   out_opt.residual = opt.residual;
   out_ = std::make_unique<Linear>(ctx, std::move(w.o_w), std::move(w.o_b),
                                   out_opt);
@@ -118,22 +122,22 @@ void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
                                        const float* mask, float* out,
                                        AttentionScratch* s) {
   const int64_t rows = static_cast<int64_t>(batch) * len, h = hidden_;
+  const int64_t b = batch, t = len, nh = heads_, dk = head_dim_;
   s->qkv.Resize({rows, 3 * h});
-  s->q.Resize({batch, heads_, len, head_dim_});
-  s->k.Resize({batch, heads_, len, head_dim_});
-  s->v.Resize({batch, heads_, len, head_dim_});
-  s->probs.Resize({batch, heads_, len, len});
-  s->ctx_heads.Resize({batch, heads_, len, head_dim_});
+  s->probs.Resize({b, nh, t, t});
   s->ctx.Resize({rows, h});
   ProjectQkv(x, rows, s->qkv.data());
-  SplitHeads(s->qkv.data(), 3 * h, batch, len, s->q.data());
-  SplitHeads(s->qkv.data() + h, 3 * h, batch, len, s->k.data());
-  SplitHeads(s->qkv.data() + 2 * h, 3 * h, batch, len, s->v.data());
-  AttentionProbs(s->q.data(), s->k.data(), mask, 1, batch, len, len,
-                 s->probs.data());
-  ApplyToValues(s->probs.data(), s->v.data(), batch, len, len,
-                s->ctx_heads.data());
-  MergeHeads(s->ctx_heads.data(), batch, len, s->ctx.data());
+  // Head n of sequence b: Q at qkv[(b·t + i)·3h + n·dk + j], K at +h, V at
+  // +2h.
+  const HeadView q{{b, nh, t, dk}, {t * 3 * h, dk, 3 * h, 1}};
+  const HeadView k_t{{b, nh, dk, t}, {t * 3 * h, dk, 1, 3 * h}};  // Kᵀ
+  const HeadView probs{{b, nh, t, t}, {nh * t * t, t * t, t, 1}};
+  const HeadView ctx{{b, nh, t, dk}, {t * h, dk, h, 1}};  // [rows, hidden]
+  fused_scores_mm_.Forward(s->qkv.data(), q, s->qkv.data() + h, k_t,
+                           s->probs.data(), probs, mask);
+  softmax_.Forward(s->probs.data(), b * nh * t, t);
+  fused_values_mm_.Forward(s->probs.data(), probs, s->qkv.data() + 2 * h, q,
+                           s->ctx.data(), ctx, nullptr);
   ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
 }
 

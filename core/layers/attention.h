@@ -6,6 +6,7 @@
 
 #include "core/ops/batched_matmul.h"
 #include "core/ops/dnnl_context.h"
+#include "core/ops/head_matmul.h"
 #include "core/ops/linear.h"
 #include "core/ops/softmax.h"
 #include "core/ops/tensor_ops.h"
@@ -47,6 +48,8 @@ class MultiHeadAttention {
   struct Options {
     Fusion fusion = Fusion::kQkv;
     bool residual = true;  // ProjectOutput adds a residual (post-LN blocks)
+    DType precision = DType::kFloat32;  // of the projections (Linear); the
+                                        // scores / softmax stay f32
   };
 
   MultiHeadAttention(DnnlContext* ctx, int hidden, int heads,
@@ -87,7 +90,9 @@ class MultiHeadAttention {
                      const float* residual);
 
   // Whole encoder self-attention over a padded batch: out = x + Attn(x)
-  // (residual mode). mask: additive [batch, len]. out must not alias x.
+  // (residual mode). mask: additive [batch, len]. out must not alias x. Runs
+  // as QKV projection, scores (strided heads, scale and mask fused), softmax,
+  // values (written straight into [rows, hidden]), output projection.
   void SelfAttention(const float* x, int batch, int len, const float* mask,
                      float* out, AttentionScratch* s);
 
@@ -97,6 +102,7 @@ class MultiHeadAttention {
   Options opt_;
   std::unique_ptr<Linear> qkv_, q_, kv_, out_;
   BatchedMatMul scores_mm_, values_mm_;
+  HeadMatMul fused_scores_mm_, fused_values_mm_;
   BroadcastAdd mask_add_;
   Softmax softmax_;
   StridedCopy copy_;

@@ -30,7 +30,8 @@ struct EncoderScratch {
 class PostLnEncoderLayer {
  public:
   PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads, Activation act,
-                     float eps, EncoderLayerWeights w);
+                     float eps, EncoderLayerWeights w,
+                     DType precision = DType::kFloat32);
 
   // x: [batch·len, hidden], updated in place; mask: additive [batch, len].
   void Forward(float* x, int batch, int len, const float* mask,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/models/hf_config.h"
+#include "core/ops/quantize.h"
 
 namespace attnserve {
 namespace {
@@ -179,7 +180,14 @@ absl::Status ValidateBertWeights(const BertWeights& w, const BertConfig& c) {
 namespace attnserve {
 
 absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Load(
-    const std::string& folder) {
+    const std::string& folder, const LoadOptions& options) {
+  if (options.dtype == DType::kBFloat16) {
+    absl::Status bf16 = BFloat16MatmulSupported();
+    if (!bf16.ok()) {  // before reading 100s of MB of weights
+      return absl::FailedPreconditionError(
+          absl::StrCat(folder, ": ", bf16.message()));
+    }
+  }
   ASSIGN_OR_RETURN(BertConfig config, ReadBertConfig(folder));
   const std::string path = JoinPath(folder, "model.safetensors");
   if (!FileExists(path)) {
@@ -192,18 +200,26 @@ absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Load(
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,
                    SafetensorsFile::Open(path));
   ASSIGN_OR_RETURN(BertWeights weights, LoadBertWeights(*file, config));
-  return Create(config, std::move(weights));
+  return Create(config, std::move(weights), options);
 }
 
 absl::StatusOr<std::unique_ptr<BertModel>> BertModel::Create(
-    const BertConfig& config, BertWeights weights) {
+    const BertConfig& config, BertWeights weights, const LoadOptions& options) {
   absl::Status s = ValidateBertWeights(weights, config);
   if (!s.ok()) return s;
-  return std::unique_ptr<BertModel>(new BertModel(config, std::move(weights)));
+  if (options.dtype == DType::kBFloat16) {
+    s = BFloat16MatmulSupported();
+    if (!s.ok()) return s;
+  }
+  return std::unique_ptr<BertModel>(
+      new BertModel(config, std::move(weights), options));
 }
 
-BertModel::BertModel(const BertConfig& config, BertWeights w)
-    : config_(config), ctx_(std::make_unique<DnnlContext>()) {
+BertModel::BertModel(const BertConfig& config, BertWeights w,
+                     const LoadOptions& options)
+    : config_(config),
+      options_(options),
+      ctx_(std::make_unique<DnnlContext>(options.threads)) {
   word_ = std::move(w.word_embeddings);
   position_ = std::move(w.position_embeddings);
   token_type_ = std::move(w.token_type_embeddings);
@@ -213,7 +229,7 @@ BertModel::BertModel(const BertConfig& config, BertWeights w)
   for (auto& layer : w.layers) {
     layers_.push_back(std::make_unique<PostLnEncoderLayer>(
         ctx_.get(), config.hidden_size, config.num_heads, config.activation,
-        config.layer_norm_eps, std::move(layer)));
+        config.layer_norm_eps, std::move(layer), options.dtype));
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/dtype.h"
 #include "core/layers/encoder_layer.h"
 #include "core/models/safetensors.h"
 #include "core/ops/dnnl_context.h"
@@ -52,17 +53,23 @@ absl::StatusOr<BertWeights> LoadBertWeights(const SafetensorsFile& file,
 // Checks every shape against the config (for weights not read from a file).
 absl::Status ValidateBertWeights(const BertWeights& w, const BertConfig& c);
 
-// BERT encoder (HF BertModel without the pooler), fp32 on oneDNN. Forward is
-// not thread-safe: one thread at a time (it reuses the instance's activation
-// buffers and primitives).
+// BERT encoder (HF BertModel without the pooler) on oneDNN, in the precision
+// of LoadOptions::dtype (see core/dtype.h; bfloat16 is refused with
+// FailedPrecondition where oneDNN has no fast bf16 matmul) with
+// LoadOptions::threads compute threads. Forward is not thread-safe: one thread
+// at a time (it reuses the instance's activation buffers and primitives).
 class BertModel {
  public:
   static absl::StatusOr<std::unique_ptr<BertModel>> Load(
-      const std::string& folder);
+      const std::string& folder, const LoadOptions& options = {});
   static absl::StatusOr<std::unique_ptr<BertModel>> Create(
-      const BertConfig& config, BertWeights weights);
+      const BertConfig& config, BertWeights weights,
+      const LoadOptions& options = {});
 
   const BertConfig& config() const { return config_; }
+  DType dtype() const { return options_.dtype; }
+  // The oneDNN context the model runs on (benchmarks: profiling).
+  DnnlContext* context() { return ctx_.get(); }
 
   // ids, mask: [batch, len] row-major (right padding, mask 1 = token), token
   // types 0, positions 0..len-1. last_hidden: [batch, len, hidden].
@@ -74,7 +81,8 @@ class BertModel {
                        std::vector<Tensor>* hidden_states = nullptr);
 
  private:
-  BertModel(const BertConfig& config, BertWeights weights);
+  BertModel(const BertConfig& config, BertWeights weights,
+            const LoadOptions& options);
   absl::Status CheckInputs(absl::Span<const int32_t> ids,
                            absl::Span<const int32_t> mask, int batch,
                            int len) const;
@@ -82,6 +90,7 @@ class BertModel {
              float* out) const;
 
   BertConfig config_;
+  LoadOptions options_;
   std::unique_ptr<DnnlContext> ctx_;  // before the ops that point to it
   Tensor word_, position_, token_type_;
   std::unique_ptr<LayerNorm> embeddings_ln_;

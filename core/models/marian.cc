@@ -96,7 +96,7 @@ absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
-    const std::string& folder) {
+    const std::string& folder, const LoadOptions& options) {
   auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
   if (!config_json.ok()) return config_json.status();
   auto config = ParseMarianConfig(*config_json);
@@ -111,12 +111,18 @@ absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
   }
   auto source = SafetensorsWeightSource(weights_path);
   if (!source.ok()) return source.status();
-  return Create(*config, *source);
+  return Create(*config, *source, options);
 }
 
 absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Create(
-    const MarianConfig& config, const WeightSource& weights) {
-  std::unique_ptr<MarianModel> model(new MarianModel(config));
+    const MarianConfig& config, const WeightSource& weights,
+    const LoadOptions& options) {
+  if (options.dtype != DType::kFloat32) {
+    return absl::UnimplementedError(absl::StrCat(
+        "Marian models run in float32 only (requested ",
+        DTypeToString(options.dtype), "); load with dtype float32"));
+  }
+  std::unique_ptr<MarianModel> model(new MarianModel(config, options.threads));
   RETURN_IF_ERROR(model->Build(weights));
   return model;
 }

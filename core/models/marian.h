@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "core/dtype.h"
 #include "core/layers/attention.h"
 #include "core/layers/kv_cache.h"
 #include "core/models/marian_config.h"
@@ -42,13 +43,16 @@ struct WeightSource {
 class MarianModel {
  public:
   // config.json + model.safetensors of a Hugging Face folder.
+  // options: threads is honoured; dtype must be float32 (Unimplemented
+  // otherwise).
   static absl::StatusOr<std::unique_ptr<MarianModel>> Load(
-      const std::string& folder);
+      const std::string& folder, const LoadOptions& options = {});
   // Accepts keys with or without the "model." prefix; lm_head.weight,
   // embed_tokens and embed_positions are used when present, else tied to shared
   // / computed as HF does.
   static absl::StatusOr<std::unique_ptr<MarianModel>> Create(
-      const MarianConfig& config, const WeightSource& weights);
+      const MarianConfig& config, const WeightSource& weights,
+      const LoadOptions& options = {});
 
   const MarianConfig& config() const { return config_; }
   // Bytes of weights a decoder step reads (decoder layers minus cross K/V + LM
@@ -108,7 +112,8 @@ class MarianModel {
     std::vector<float> probs;
   };
 
-  explicit MarianModel(const MarianConfig& config) : config_(config) {}
+  MarianModel(const MarianConfig& config, int threads)
+      : config_(config), ctx_(threads) {}
   absl::Status Build(const WeightSource& weights);
   absl::Status BuildEncoderLayer(const WeightSource& w,
                                  const std::string& prefix,

@@ -67,7 +67,7 @@ class BertSentenceEncoder : public SentenceEncoder {
   int dimensions() const override { return model_->config().hidden_size; }
   Pooling default_pooling() const override { return pooling_.mode; }
   bool default_normalize() const override { return pooling_.normalize; }
-  DType dtype() const override { return DType::kFloat32; }
+  DType dtype() const override { return model_->dtype(); }
 
  private:
   std::unique_ptr<WordpieceTokenizer> tokenizer_;
@@ -82,12 +82,8 @@ class BertSentenceEncoder : public SentenceEncoder {
 
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
     const std::string& folder, const LoadOptions& options) {
-  if (options.dtype != DType::kFloat32) {
-    return absl::UnimplementedError(absl::StrCat(
-        folder,
-        ": only float32 inference is implemented for sentence encoders"));
-  }
-  auto model = BertModel::Load(folder);  // rejects non-BERT config.json first
+  // Rejects non-BERT config.json first, and bfloat16 on CPUs without it.
+  auto model = BertModel::Load(folder, options);
   if (!model.ok()) return model.status();
   auto tokenizer = WordpieceTokenizer::Load(folder);
   if (!tokenizer.ok()) return tokenizer.status();

@@ -125,8 +125,9 @@ class MarianTranslator : public Translator {
 absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
     const std::string& folder, const LoadOptions& options) {
   if (options.dtype != DType::kFloat32) {
-    return absl::UnimplementedError(
-        "Marian translators run in float32 only; load with dtype FLOAT32");
+    return absl::UnimplementedError(absl::StrCat(
+        folder, ": Marian translators run in float32 only (requested ",
+        DTypeToString(options.dtype), "); load with dtype float32"));
   }
   auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
   if (!config_json.ok()) return config_json.status();
@@ -151,7 +152,7 @@ absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
         " entries) is larger than the model's vocab_size ",
         config->vocab_size));
   }
-  auto model = MarianModel::Load(folder);
+  auto model = MarianModel::Load(folder, options);
   if (!model.ok()) return model.status();
   return std::unique_ptr<Translator>(new MarianTranslator(
       *std::move(tokenizer), *std::move(model), *std::move(generation)));

@@ -1,26 +1,44 @@
 #ifndef ATTNSERVE_CORE_OPS_LINEAR_H_
 #define ATTNSERVE_CORE_OPS_LINEAR_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "core/dtype.h"
 #include "core/ops/activation.h"
 #include "core/ops/dnnl_context.h"
 #include "core/ops/primitive_cache.h"
+#include "core/ops/quantize.h"
 #include "core/tensor.h"
 
 namespace attnserve {
 
 // y[M,out] = act(x[M,in] · Wᵀ + b) (+ residual[M,out]) with a PyTorch nn.Linear
 // weight W[out,in], as one oneDNN matmul with eltwise / binary-add post-ops.
-// One primitive per row count M, created on first use. The weight may be shared
-// (e.g. tied embeddings / LM head). Not thread-safe (see DnnlContext).
+// x, y and residual are f32 in every precision:
+//   kFloat32: f32 matmul on W as stored (the weight may be shared, e.g. tied
+//     embeddings / LM head).
+//   kInt8: W quantized once to s8 with one scale per output channel; each call
+//     quantizes x to u8 with one (scale, zero point) per row (token: dynamic,
+//     per-token — a per-tensor scale loses too much on BERT's outlier
+//     activations), the u8 x s8 matmul yields the integer products, and one
+//     epilogue pass applies the scales, zero-point correction, bias and
+//     residual (oneDNN 2.6 has no per-row scale on optimised int8 matmuls),
+//     then the activation runs in place.
+//   kBFloat16: W converted once to bf16; each call converts x to bf16; f32
+//     accumulation and output. Needs BFloat16MatmulSupported() (checked by the
+//     models at load).
+// One primitive per row count M, created on first use. Not thread-safe (see
+// DnnlContext).
 class Linear {
  public:
   struct Options {
     Activation activation = Activation::kNone;
     bool residual = false;  // Forward() then requires `residual` (added after
                             // the activation)
+    DType precision = DType::kFloat32;
   };
 
   // bias may be null (no bias). weight: [out,in]; bias: [out].
@@ -30,7 +48,7 @@ class Linear {
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
-  const Tensor& weight() const { return *weight_; }
+  DType precision() const { return options_.precision; }
 
   // x: [rows,in], y: [rows,out], residual: [rows,out]. Neither x nor residual
   // may alias y (the matmul writes y before the residual post-op reads it).
@@ -47,15 +65,32 @@ class Linear {
     dnnl::matmul prim;
     BoundArgs args;
     std::string impl;
+    dnnl::eltwise_forward activation;  // int8 with an activation only
+    BoundArgs activation_args;
   };
   Entry& Get(int64_t rows);
+  dnnl::primitive_attr Attributes(const dnnl::memory::desc& dst) const;
+  int ResidualArg() const;
+  void ForwardInt8(Entry& e, const float* x, int64_t rows, float* y,
+                   const float* residual);
+  void PrepareWeights();
+  // Converts x for the bf16 matmul; returns the matmul's src pointer.
+  const void* PrepareSource(const float* x, int64_t rows);
 
   DnnlContext* ctx_;
-  std::shared_ptr<const Tensor> weight_, bias_;
+  std::shared_ptr<const Tensor> weight_, bias_;  // weight_: f32 only
   Options options_;
   int64_t in_ = 0, out_ = 0;
   dnnl::memory::desc weight_md_;
-  int ResidualArg() const;
+  // kInt8: s8 weight [out,in], per-channel scales and zero-point corrections
+  // (see DequantizeRows), and the per-call quantized input.
+  std::vector<int8_t> weight_s8_;
+  std::vector<float> weight_scales_, weight_corrections_, row_scales_;
+  std::vector<int32_t> row_zero_points_;
+  std::vector<uint8_t> source_u8_;
+  Int8Levels levels_ = ChooseInt8Levels();
+  // kBFloat16: bf16 weight [out,in] and the converted source.
+  std::vector<uint16_t> weight_bf16_, source_bf16_;
   PrimitiveCache<Entry> cache_;
 };
 

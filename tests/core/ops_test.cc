@@ -6,8 +6,10 @@
 #include "core/layers/attention.h"
 #include "core/ops/activation.h"
 #include "core/ops/batched_matmul.h"
+#include "core/ops/compute_threads.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
+#include "core/ops/quantize.h"
 #include "core/ops/softmax.h"
 #include "core/ops/tensor_ops.h"
 #include "gtest/gtest.h"
@@ -59,7 +61,8 @@ TEST_P(LinearTest, MatchesReferenceForSeveralRowCounts) {
       EXPECT_LT(MaxDiff(y.data(), ref), 2e-5)
           << "m=" << m << " residual=" << residual;
     }
-    EXPECT_EQ(lin.cached_shapes(), 3u);  // m = 1, 7, 64: the second m = 7 reused
+    EXPECT_EQ(lin.cached_shapes(),
+              3u);  // m = 1, 7, 64: the second m = 7 reused
   }
 }
 
@@ -68,6 +71,93 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Activation::kNone, Activation::kGeluErf,
                       Activation::kGeluTanh, Activation::kSwish,
                       Activation::kTanh, Activation::kRelu));
+
+// int8: u8 activations (per-tensor, dynamic) × s8 weights (per channel), with
+// bias, activation and residual post-ops. The error is bounded by the
+// quantization steps: |Δy| <= Σ_k |x|·Δw + |w|·Δx, so compare relative to the
+// output range, and require it to be far better than a wrong scale/zero point
+// would give.
+TEST(LinearInt8Test, MatchesF32WithinQuantizationError) {
+  DnnlContext ctx;
+  const int64_t k = 96, n = 40;
+  Tensor w = Random({n, k}, 11, 0.2f), b = Random({n}, 12);
+  for (Activation act : {Activation::kNone, Activation::kGeluErf}) {
+    for (bool residual : {false, true}) {
+      Linear lin(&ctx, w, b, {act, residual, DType::kInt8});
+      // An optimised kernel, not oneDNN's reference loops.
+      EXPECT_EQ(lin.ImplInfo(8).find("ref"), std::string::npos)
+          << lin.ImplInfo(8);
+      for (int64_t m : {1, 8, 33}) {
+        // Shifted inputs: the zero point matters.
+        Tensor x = Random({m, k}, 13 + m), r = Random({m, n}, 14), y({m, n});
+        for (int64_t i = 0; i < x.numel(); ++i) x[i] += 0.7f;
+        lin.Forward(x.data(), m, y.data(), residual ? r.data() : nullptr);
+        auto ref = RefLinear(x, w, b, act, residual ? &r : nullptr);
+        double range = 0;
+        for (double v : ref) range = std::max(range, std::abs(v));
+        EXPECT_LT(MaxDiff(y.data(), ref), 0.03 * range)
+            << "m=" << m << " residual=" << residual
+            << " act=" << static_cast<int>(act);
+      }
+    }
+  }
+}
+
+TEST(QuantizeTest, U8RoundTripAndS8Rows) {
+  const std::vector<float> x = {-1.f, -0.25f, 0.f, 0.5f, 3.f};
+  const U8Quant p = ChooseU8Quant(x.data(), x.size());
+  std::vector<uint8_t> q(x.size());
+  QuantizeU8(x.data(), x.size(), p, q.data());
+  EXPECT_EQ(q[0], 0);
+  EXPECT_EQ(q[4], 255);
+  EXPECT_EQ(q[2], p.zero_point);  // 0 is exact
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_NEAR(p.scale * (q[i] - p.zero_point), x[i], p.scale / 2 + 1e-6);
+  const std::vector<float> w = {0.5f, -1.f, 0.25f, 2.f, 0.f, -2.f};
+  std::vector<int8_t> wq(6);
+  std::vector<float> scales(2);
+  QuantizeRowsS8(w.data(), 2, 3, 63, wq.data(), scales.data());
+  EXPECT_EQ(wq[1], -63);
+  EXPECT_EQ(wq[3], 63);
+  EXPECT_EQ(wq[5], -63);
+  EXPECT_FLOAT_EQ(scales[0], 1.f / 63);
+  EXPECT_EQ(FloatToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(FloatToBf16(1.00390625f), 0x3f80);  // tie -> even
+}
+
+// bfloat16 either has a fast kernel or says clearly why not.
+TEST(Bf16Test, SupportedOrClearError) {
+  const absl::Status s = BFloat16MatmulSupported();
+  if (s.ok()) {
+    DnnlContext ctx;
+    Tensor w = Random({16, 32}, 21, 0.2f), b = Random({16}, 22);
+    Linear lin(&ctx, w, b, {Activation::kNone, false, DType::kBFloat16});
+    Tensor x = Random({4, 32}, 23), y({4, 16});
+    lin.Forward(x.data(), 4, y.data());
+    EXPECT_LT(MaxDiff(y.data(), RefLinear(x, w, b, Activation::kNone, nullptr)),
+              0.05);
+  } else {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find("bfloat16 needs a CPU with AVX-512 BF16 or AMX"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.message().find(OneDnnIsaName()), std::string::npos) << s;
+  }
+}
+
+// The context's thread count is applied in the thread that executes.
+TEST(ComputeThreadsTest, ContextAppliesItsThreadCount) {
+  if (!ComputeThreadsControllable()) GTEST_SKIP() << "oneDNN without OpenMP";
+  DnnlContext ctx(1);
+  Linear lin(&ctx, Random({8, 8}, 31), Tensor(), {});
+  Tensor x = Random({2, 8}, 32), y({2, 8});
+  SetComputeThreadsOfThisThread(2);
+  lin.Forward(x.data(), 2, y.data());
+  EXPECT_EQ(ComputeThreadsOfThisThread(), 1);
+  ctx.set_threads(2);
+  lin.Forward(x.data(), 2, y.data());
+  EXPECT_EQ(ComputeThreadsOfThisThread(), 2);
+}
 
 TEST(LinearTest, NoBias) {
   DnnlContext ctx;

@@ -1,0 +1,156 @@
+#include "core/ops/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace attnserve {
+
+U8Quant ChooseU8Quant(const float* x, int64_t n, int levels) {
+  float lo = 0.f, hi = 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  U8Quant p;
+  if (hi - lo <= 0.f || !std::isfinite(hi - lo)) return p;
+  p.scale = (hi - lo) / static_cast<float>(levels);
+  p.zero_point =
+      std::clamp(static_cast<int32_t>(std::lround(-lo / p.scale)), 0, levels);
+  return p;
+}
+
+void QuantizeU8(const float* x, int64_t n, U8Quant p, uint8_t* q, int levels) {
+  const float inv = 1.f / p.scale, zp = static_cast<float>(p.zero_point);
+  for (int64_t i = 0; i < n; ++i) {
+    // v >= 0 after the clamp, so + 0.5 and truncation round to nearest (and
+    // the loop vectorises, unlike lrintf).
+    const float v =
+        std::clamp(x[i] * inv + zp, 0.f, static_cast<float>(levels));
+    q[i] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));
+  }
+}
+
+void QuantizeRowsU8(const float* x, int64_t rows, int64_t cols, int levels,
+                    uint8_t* q, float* scales, int32_t* zero_points) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const U8Quant p = ChooseU8Quant(x + r * cols, cols, levels);
+    QuantizeU8(x + r * cols, cols, p, q + r * cols, levels);
+    scales[r] = p.scale;
+    zero_points[r] = p.zero_point;
+  }
+}
+
+void DequantizeRows(float* y, int64_t rows, int64_t cols,
+                    const float* row_scales, const int32_t* row_zero_points,
+                    const float* col_scales, const float* col_corrections,
+                    const float* bias, const float* residual) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * cols;
+    const float s = row_scales[r], z = static_cast<float>(row_zero_points[r]);
+    const float* res = residual != nullptr ? residual + r * cols : nullptr;
+    for (int64_t c = 0; c < cols; ++c) {
+      float v = s * (col_scales[c] * yr[c] - z * col_corrections[c]);
+      if (bias != nullptr) v += bias[c];
+      if (res != nullptr) v += res[c];
+      yr[c] = v;
+    }
+  }
+}
+
+void QuantizeRowsS8(const float* w, int64_t rows, int64_t cols, int qmax,
+                    int8_t* q, float* scales) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = w + r * cols;
+    float amax = 0.f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    const float scale = amax > 0.f ? amax / qmax : 1.f;
+    scales[r] = scale;
+    for (int64_t c = 0; c < cols; ++c) {
+      const long v = std::lround(row[c] / scale);
+      q[r * cols + c] = static_cast<int8_t>(std::clamp<long>(v, -qmax, qmax));
+    }
+  }
+}
+
+Int8Levels ChooseInt8Levels() {
+  using I = dnnl::cpu_isa;
+  const I isa = dnnl::get_effective_cpu_isa();
+  const bool vnni = isa == I::avx2_vnni || isa == I::avx512_core_vnni ||
+                    isa == I::avx512_core_bf16 || isa == I::avx512_core_amx;
+  if (vnni) return {127, 255};
+  return {63, 255};
+}
+
+uint16_t FloatToBf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if (std::isnan(x)) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fff + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+void ConvertToBf16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = FloatToBf16(x[i]);
+}
+
+std::string OneDnnIsaName() {
+  using I = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case I::sse41:
+      return "sse4.1";
+    case I::avx:
+      return "avx";
+    case I::avx2:
+      return "avx2";
+    case I::avx2_vnni:
+      return "avx2_vnni";
+    case I::avx512_mic:
+    case I::avx512_mic_4ops:
+      return "avx512_mic";
+    case I::avx512_core:
+      return "avx512_core";
+    case I::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case I::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case I::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "unknown";
+  }
+}
+
+absl::Status BFloat16MatmulSupported() {
+  static const absl::Status status = []() -> absl::Status {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    std::string impl;
+    try {
+      dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+      const dnnl::memory::desc src({64, 256}, dt::bf16, tag::ab),
+          wei({256, 256}, dt::bf16, tag::any), dst({64, 256}, dt::f32, tag::ab);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst),
+                                      engine);
+      impl = pd.impl_info_str();
+    } catch (const dnnl::error& e) {
+      impl.clear();
+    }
+    if (!impl.empty() && impl.find("ref") == std::string::npos) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bfloat16 needs a CPU with AVX-512 BF16 or AMX; this CPU supports ",
+        OneDnnIsaName(), " (oneDNN ",
+        impl.empty() ? "has no bf16 matmul for it"
+                     : absl::StrCat("only has the reference bf16 matmul ", impl,
+                                    ", far slower than float32"),
+        "). Load the model with dtype float32 or int8"));
+  }();
+  return status;
+}
+
+}  // namespace attnserve
