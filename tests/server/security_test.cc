@@ -49,7 +49,7 @@ void WriteFile(const std::string& path, const std::string& content) {
 }
 
 // Runs a shell command; its exit code and output (stdout and stderr).
-std::pair<int, std::string> Run(const std::string& command) {
+std::pair<int, std::string> RunShell(const std::string& command) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[4096];
@@ -97,11 +97,11 @@ class Certificates {
         Leaf("client", ""),
     };
     for (const std::string& step : steps) {
-      auto [code, output] = Run(absl::StrCat("cd ", dir_, " && ", step));
+      auto [code, output] = RunShell(absl::StrCat("cd ", dir_, " && ", step));
       if (code != 0) error_ += absl::StrCat(step, ": ", output, "\n");
     }
   }
-  ~Certificates() { Run("rm -rf " + dir_); }
+  ~Certificates() { RunShell("rm -rf " + dir_); }
 
   const std::string& error() const { return error_; }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
@@ -203,7 +203,7 @@ std::pair<int, std::string> StartAndExit(
       "--metrics_port=0",
       "--model=enc=" + GoldenDir("bert-tiny")};
   args.insert(args.end(), flags.begin(), flags.end());
-  return Run("timeout 60 " + absl::StrJoin(args, " "));
+  return RunShell("timeout 60 " + absl::StrJoin(args, " "));
 }
 
 class SecurityTest : public ::testing::Test {
@@ -246,6 +246,35 @@ TEST_F(SecurityTest, MutualTlsRejectsClientsWithoutCertificate) {
   const grpc::Status refused = Encode(*without_cert);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE)
       << refused.error_message();
+}
+
+TEST_F(SecurityTest, ClientCliSpeaksMutualTlsWithToken) {
+  const std::string tokens = certs_.Path("cli-tokens");
+  WriteFile(tokens, "cli-secret\n");
+  ServerProcess server;
+  std::vector<std::string> flags = ModelFlags();
+  for (const std::string& flag : TlsFlags()) flags.push_back(flag);
+  flags.push_back("--tls_client_ca=" + certs_.Path("ca.crt"));
+  flags.push_back("--auth_tokens_file=" + tokens);
+  ASSERT_TRUE(server.Start(flags).ok()) << server.Log();
+  ASSERT_TRUE(
+      WaitServing(*TlsChannel(server, certs_, /*client_certificate=*/true),
+                  server)
+          .ok());
+
+  const std::string client =
+      absl::StrCat("timeout 60 ", ATTNSERVE_BIN_DIR,
+                   "/attnserve-client --target=127.0.0.1:", server.port(),
+                   " --tls --tls_ca=", certs_.Path("ca.crt"),
+                   " --tls_cert=", certs_.Path("client.crt"),
+                   " --tls_key=", certs_.Path("client.key"), " --model=enc");
+  auto [code, output] = RunShell(client + " --token=cli-secret encode hello");
+  EXPECT_EQ(code, 0) << output;
+  std::tie(code, output) = RunShell(client + " encode hello");
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("missing or invalid bearer token"));
+  std::tie(code, output) = RunShell(client + " health");  // no token needed
+  EXPECT_EQ(code, 0) << output;
 }
 
 TEST_F(SecurityTest, BadTlsAndTokenFilesStopTheStartNamingTheFile) {
