@@ -77,7 +77,7 @@ SpmShim::~SpmShim() {
 }
 
 absl::StatusOr<std::shared_ptr<const SpmShim>> SpmShim::Load() {
-#ifdef ATTNSERVE_ASAN
+#ifdef ATTNSERVE_SPM_SHIM_UNAVAILABLE
   return absl::FailedPreconditionError(kSpmShimUnderAsanMessage);
 #else
   if (const char* env = std::getenv(kShimEnvVar);
@@ -107,7 +107,7 @@ absl::StatusOr<std::shared_ptr<const SpmShim>> SpmShim::Load() {
 
 absl::StatusOr<std::shared_ptr<const SpmShim>> SpmShim::LoadFrom(
     const std::string& path) {
-#ifdef ATTNSERVE_ASAN
+#ifdef ATTNSERVE_SPM_SHIM_UNAVAILABLE
   (void)path;
   return absl::FailedPreconditionError(kSpmShimUnderAsanMessage);
 #else

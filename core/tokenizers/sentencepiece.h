@@ -17,10 +17,18 @@
 
 namespace attnserve {
 
-// Why the shim cannot be used in sanitizer builds: ASan rejects RTLD_DEEPBIND.
+// ASan and TSan abort the process on dlopen(RTLD_DEEPBIND) (google/sanitizers
+// issue 611), which the shim needs to keep libsentencepiece's embedded protobuf
+// apart from the system one: sanitizer builds refuse to load it instead.
+#if defined(ATTNSERVE_ASAN) || defined(ATTNSERVE_TSAN)
+#define ATTNSERVE_SPM_SHIM_UNAVAILABLE 1
+#endif
+
+// Why the shim cannot be used in sanitizer builds (ASan or TSan).
 inline constexpr char kSpmShimUnderAsanMessage[] =
-    "sentencepiece shim cannot be loaded under AddressSanitizer "
-    "(RTLD_DEEPBIND)";
+    "sentencepiece shim cannot be loaded under AddressSanitizer or "
+    "ThreadSanitizer (they reject dlopen with RTLD_DEEPBIND): use a "
+    "non-sanitizer build for Marian models";
 
 // The loaded shim library: the dlopen handle and its resolved C functions.
 class SpmShim {

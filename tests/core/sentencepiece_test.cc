@@ -22,10 +22,10 @@ using ::testing::HasSubstr;
 const std::string kMarianDir =
     std::string(ATTNSERVE_TEST_DATA_DIR) + "/marian-tiny";
 
-#ifdef ATTNSERVE_ASAN
-#define SKIP_UNDER_ASAN() GTEST_SKIP() << kSpmShimUnderAsanMessage
+#ifdef ATTNSERVE_SPM_SHIM_UNAVAILABLE
+#define SKIP_UNDER_SANITIZER() GTEST_SKIP() << kSpmShimUnderAsanMessage
 #else
-#define SKIP_UNDER_ASAN() (void)0
+#define SKIP_UNDER_SANITIZER() (void)0
 #endif
 
 nlohmann::json FirstCase(const std::string& name) {
@@ -42,7 +42,7 @@ nlohmann::json FirstCase(const std::string& name) {
 // loaded into the process BEFORE the shim, which is the combination that
 // aborted without the isolation.
 TEST(SentencePieceShim, LoadsAndEncodesWithSystemProtobufInProcess) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   void* protobuf = dlopen("libprotobuf.so.32", RTLD_NOW | RTLD_GLOBAL);
   ASSERT_NE(protobuf, nullptr) << dlerror();
 
@@ -63,7 +63,7 @@ TEST(SentencePieceShim, LoadsAndEncodesWithSystemProtobufInProcess) {
 }
 
 TEST(SentencePieceShim, PieceIdRoundTripAndUnknown) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   absl::StatusOr<std::unique_ptr<SpmModel>> spm =
       SpmModel::Load(kMarianDir + "/source.spm");
   ASSERT_TRUE(spm.ok()) << spm.status();
@@ -82,7 +82,7 @@ TEST(SentencePieceShim, PieceIdRoundTripAndUnknown) {
 }
 
 TEST(SentencePieceShim, DecodePiecesEmitsUnknownPiecesVerbatim) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   absl::StatusOr<std::unique_ptr<SpmModel>> target =
       SpmModel::Load(kMarianDir + "/target.spm");
   ASSERT_TRUE(target.ok()) << target.status();
@@ -98,7 +98,7 @@ TEST(SentencePieceShim, DecodePiecesEmitsUnknownPiecesVerbatim) {
 }
 
 TEST(SentencePieceShim, EmptyAndWhitespaceTextGiveNoPieces) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   absl::StatusOr<std::unique_ptr<SpmModel>> spm =
       SpmModel::Load(kMarianDir + "/source.spm");
   ASSERT_TRUE(spm.ok()) << spm.status();
@@ -111,7 +111,7 @@ TEST(SentencePieceShim, EmptyAndWhitespaceTextGiveNoPieces) {
 }
 
 TEST(SentencePieceShim, MissingModelFileIsNotFound) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   const std::string path = kMarianDir + "/does-not-exist.spm";
   absl::StatusOr<std::unique_ptr<SpmModel>> spm = SpmModel::Load(path);
   ASSERT_FALSE(spm.ok());
@@ -120,7 +120,7 @@ TEST(SentencePieceShim, MissingModelFileIsNotFound) {
 }
 
 TEST(SentencePieceShim, CorruptModelFileIsAClearError) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   const std::filesystem::path path =
       std::filesystem::temp_directory_path() /
       ("attnserve_corrupt_" + std::to_string(getpid()) + ".spm");
@@ -138,7 +138,7 @@ TEST(SentencePieceShim, CorruptModelFileIsAClearError) {
 }
 
 TEST(SentencePieceShim, EnvVarOverridesTheShimPath) {
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZER();
   const char* previous = getenv("ATTNSERVE_SPM_SHIM");
   const std::string saved = previous != nullptr ? previous : "";
   setenv("ATTNSERVE_SPM_SHIM", "/nonexistent/libattnserve_spm_shim.so", 1);
@@ -155,7 +155,7 @@ TEST(SentencePieceShim, EnvVarOverridesTheShimPath) {
 
 TEST(SentencePieceShim, DefaultSearchFindsTheBuiltShim) {
   absl::StatusOr<std::shared_ptr<const SpmShim>> shim = SpmShim::Load();
-#ifdef ATTNSERVE_ASAN
+#ifdef ATTNSERVE_SPM_SHIM_UNAVAILABLE
   ASSERT_FALSE(shim.ok());
   EXPECT_EQ(shim.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(shim.status().message(), kSpmShimUnderAsanMessage);
