@@ -161,8 +161,11 @@ absl::Status ServerProcess::Start(const std::vector<std::string>& extra_flags,
       "--metrics_address=127.0.0.1",
       absl::StrCat("--metrics_port=", FreePort()),
       absl::StrCat("--model=", kEncoder, "=", data, "/bert-tiny"),
-      absl::StrCat("--model=", kTranslator, "=", data, "/marian-tiny"),
       "--threads=1"};
+  if (kTranslatorAvailable) {
+    argv.push_back(
+        absl::StrCat("--model=", kTranslator, "=", data, "/marian-tiny"));
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   char log_template[] = "/tmp/attnserve-client-test-server-XXXXXX";
   int log_fd = mkstemp(log_template);
