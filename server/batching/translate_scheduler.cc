@@ -85,6 +85,10 @@ struct TranslateScheduler::Impl {
 
   std::once_flag join_once;
   std::thread worker;
+  // worker's id, for Shutdown() to tell the worker from other threads: set
+  // once before any Submit and then only read (join() resets worker's own id
+  // while another thread may be reading it).
+  std::thread::id worker_id;
 };
 
 absl::Status TranslateScheduler::Impl::Submit(
@@ -122,7 +126,7 @@ void TranslateScheduler::Impl::Shutdown() {
   work_arrived.Signal();
   // From a callback (worker thread) only stop accepting: the worker cannot join
   // itself, and the destructor joins it later.
-  if (std::this_thread::get_id() == worker.get_id()) return;
+  if (std::this_thread::get_id() == worker_id) return;
   std::call_once(join_once, [this] {
     if (worker.joinable()) worker.join();
   });
@@ -307,6 +311,7 @@ TranslateScheduler::TranslateScheduler(Translator* model,
                                        SchedulerObserver* observer)
     : impl_(std::make_unique<Impl>(model, options, observer)) {
   impl_->worker = std::thread([impl = impl_.get()] { impl->Run(); });
+  impl_->worker_id = impl_->worker.get_id();
 }
 
 TranslateScheduler::~TranslateScheduler() { Shutdown(); }
