@@ -49,9 +49,9 @@ Server& TheServer() {
     s->models->LoadAll([](const ModelEntry&) {});
     s->context.models = s->models.get();
     s->context.metrics = &s->metrics;
-    s->bert = s->models->Find("bert");
+    s->bert = s->models->Find("bert").get();
     Require(s->bert->state() == v1::MODEL_STATE_READY, "bert-tiny loads");
-    ModelEntry* m = s->models->Find("marian");
+    ModelEntry* m = s->models->Find("marian").get();
 #ifdef ATTNSERVE_ASAN
     Require(m->state() == v1::MODEL_STATE_FAILED,
             "marian-tiny cannot load under ASan");
@@ -104,7 +104,7 @@ void CheckEncodeRequest(Server& s, const v1::EncodeRequest& request) {
 }
 
 void CheckTranslateRequest(Server& s, const v1::TranslateRequest& request) {
-  absl::StatusOr<ModelEntry*> resolved =
+  absl::StatusOr<std::shared_ptr<ModelEntry>> resolved =
       server::ResolveModel(*s.models, request.model(), v1::TASK_TRANSLATE);
   if (s.marian == nullptr) {
     for (const std::string& text : request.texts())
