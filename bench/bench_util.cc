@@ -1,9 +1,14 @@
 #include "bench/bench_util.h"
 
-#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
 #include <random>
+#include <tuple>
+#include <utility>
 
 #include "core/ops/linear.h"
+#include "core/ops/quantize.h"
 
 namespace attnserve::bench {
 
@@ -21,25 +26,81 @@ Tensor RandomGamma(int64_t n, uint32_t seed) {
   return t;
 }
 
-const MatmulPeak& OneDnnMatmulPeak(int64_t n) {
-  static const MatmulPeak peak = [n] {
-    DnnlContext ctx;
-    Linear lin(&ctx, RandomTensor({n, n}, 1), Tensor(), {});
-    Tensor x = RandomTensor({n, n}, 2), y({n, n});
-    MatmulPeak p;
-    p.impl = lin.ImplInfo(n);
-    lin.Forward(x.data(), n, y.data());  // warm-up
-    for (int rep = 0; rep < 3; ++rep) {
-      auto t0 = std::chrono::steady_clock::now();
-      lin.Forward(x.data(), n, y.data());
-      double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count();
-      p.gflops = std::max(p.gflops, 2.0 * n * n * n / s / 1e9);
+const char* ShortName(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return "f32";
+    case DType::kBFloat16:
+      return "bf16";
+    case DType::kInt8:
+      return "int8";
+  }
+  return "?";
+}
+
+std::string KernelName(const std::string& impl, DType dtype) {
+  const char* types = dtype == DType::kInt8       ? "u8s8"
+                      : dtype == DType::kBFloat16 ? "bf16"
+                                                  : "f32";
+  return impl + " " + types;
+}
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+namespace {
+
+struct PeakProbe {
+  DnnlContext ctx;
+  std::unique_ptr<Linear> linear;
+  Tensor x, y;
+  MatmulPeak info;
+  PeakProbe(DType dtype, int threads, int64_t n)
+      : ctx(threads),
+        linear(std::make_unique<Linear>(
+            &ctx, RandomTensor({n, n}, 1), Tensor(),
+            Linear::Options{Activation::kNone, false, dtype})),
+        x(RandomTensor({n, n}, 2)),
+        y({n, n}) {
+    info.supported = true;
+    info.impl = KernelName(linear->ImplInfo(n), dtype);
+    linear->Forward(x.data(), n, y.data());  // warm-up
+  }
+};
+
+}  // namespace
+
+MatmulPeak OneDnnMatmulPeak(DType dtype, int threads, int64_t n) {
+  if (dtype == DType::kBFloat16) {
+    const absl::Status s = BFloat16MatmulSupported();
+    if (!s.ok()) {
+      MatmulPeak p;
+      p.error = std::string(s.message());
+      return p;
     }
-    return p;
-  }();
-  return peak;
+  }
+  // Benchmarks run on one thread; the map only grows.
+  static auto* probes =
+      new std::map<std::tuple<int, int, int64_t>, std::unique_ptr<PeakProbe>>();
+  auto& probe = (*probes)[{static_cast<int>(dtype), threads, n}];
+  if (!probe) probe = std::make_unique<PeakProbe>(dtype, threads, n);
+  MatmulPeak p = probe->info;
+  const double flops = 2.0 * n * n * n;
+  probe->ctx.EnableProfiling(true);
+  for (int rep = 0; rep < 8; ++rep) {
+    probe->ctx.ResetProfile();
+    const double cpu0 = ProcessCpuSeconds();
+    probe->linear->Forward(probe->x.data(), n, probe->y.data());
+    const double cpu = ProcessCpuSeconds() - cpu0;
+    p.gflops =
+        std::max(p.gflops, flops / probe->ctx.profile().matmul_seconds / 1e9);
+    p.cpu_gflops = std::max(p.cpu_gflops, flops / cpu / 1e9);
+  }
+  probe->ctx.EnableProfiling(false);
+  return p;
 }
 
 }  // namespace attnserve::bench

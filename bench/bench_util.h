@@ -1,12 +1,13 @@
 #ifndef ATTNSERVE_BENCH_BENCH_UTIL_H_
 #define ATTNSERVE_BENCH_BENCH_UTIL_H_
 
-// Shared by the encoder / decoder benchmarks: random weights and the oneDNN f32
-// matmul peak.
+// Shared by the encoder / decoder benchmarks: random weights and the oneDNN
+// matmul peak of each precision.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 
 namespace attnserve::bench {
@@ -18,11 +19,30 @@ Tensor RandomTensor(std::vector<int64_t> shape, uint32_t seed,
 Tensor RandomGamma(int64_t n, uint32_t seed);
 
 struct MatmulPeak {
-  double gflops = 0;  // best of a few runs of [n,n]x[n,n] through the Linear op
-  std::string impl;   // oneDNN implementation name (impl_info_str)
+  bool supported = false;
+  double gflops = 0;  // best of several [n,n]x[n,n] matmuls through Linear,
+                      // timed inside the oneDNN primitive (so int8's dynamic
+                      // quantization of the input is not counted), wall time
+  double cpu_gflops = 0;  // the same per second of process CPU time (robust
+                          // when other processes share the cores)
+  std::string impl;       // KernelName(): oneDNN implementation + data types
+  std::string error;      // why not supported
 };
-// Measured once per process (first call), then cached.
-const MatmulPeak& OneDnnMatmulPeak(int64_t n = 2048);
+// Measured now (the machine's load changes during a run, so each benchmark
+// measures its own limit); the primitive and buffers are cached per (dtype,
+// threads).
+MatmulPeak OneDnnMatmulPeak(DType dtype = DType::kFloat32, int threads = 0,
+                            int64_t n = 1024);
+
+// Process CPU time in seconds (CLOCK_PROCESS_CPUTIME_ID).
+double ProcessCpuSeconds();
+
+// "gemm:jit f32", "gemm:jit u8s8" ...: oneDNN's impl_info_str names the
+// algorithm, not the data types, which differ by precision.
+std::string KernelName(const std::string& impl, DType dtype);
+
+// The precision short name used in benchmark names ("f32", "bf16", "int8").
+const char* ShortName(DType dtype);
 
 }  // namespace attnserve::bench
 

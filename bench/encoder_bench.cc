@@ -1,11 +1,24 @@
-// Encoder throughput at real model shapes with random weights, relative to the
-// oneDNN f32 matmul peak measured in the same run.
+// Encoder throughput at real model shapes with random weights, per precision
+// and thread count, relative to the oneDNN matmul peak of that precision and
+// thread count measured in the same run. Counters:
+//   tokens/s      real (unpadded) tokens per second
+//   GFLOP/s       matmul FLOPs of the padded batch per second
+//   peak_frac     GFLOP/s / the oneDNN [2048]^3 matmul peak (same dtype and
+//                 threads, timed inside the primitive)
+//   non_matmul    share of the wall time outside oneDNN matmul primitives
+//                 (LayerNorm, softmax, head split/merge, embeddings, int8
+//                 quantization of activations ...), from the context profile
+//   pad_frac      padded share of the batch (ragged batches)
+// Label: model, precision, and the kernel oneDNN chose for the FFN matmul.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <random>
 
 #include "bench/bench_util.h"
 #include "core/models/bert.h"
@@ -14,12 +27,14 @@
 namespace attnserve::bench {
 namespace {
 
+enum Model { kMiniLm = 0, kBertBase = 1 };
+
 BertConfig Shape(int which) {
   BertConfig c;
   c.vocab_size = 30522;
   c.max_position_embeddings = 512;
   c.num_heads = 12;
-  if (which == 0) {  // all-MiniLM-L6-v2
+  if (which == kMiniLm) {  // all-MiniLM-L6-v2
     c.num_layers = 6, c.hidden_size = 384, c.intermediate_size = 1536;
   } else {  // bert-base
     c.num_layers = 12, c.hidden_size = 768, c.intermediate_size = 3072;
@@ -42,28 +57,41 @@ BertWeights RandomBertWeights(const BertConfig& c) {
                    RandomTensor({h, h}, seed++), RandomTensor({h}, seed++),
                    RandomTensor({h, h}, seed++), RandomTensor({h}, seed++),
                    RandomTensor({h, h}, seed++), RandomTensor({h}, seed++)};
-    L.attn_ln_g = RandomGamma(h, seed++),
+    L.attn_ln_g = RandomGamma(h, seed++);
     L.attn_ln_b = RandomTensor({h}, seed++);
-    L.ffn_in_w = RandomTensor({f, h}, seed++),
+    L.ffn_in_w = RandomTensor({f, h}, seed++);
     L.ffn_in_b = RandomTensor({f}, seed++);
-    L.ffn_out_w = RandomTensor({h, f}, seed++),
+    L.ffn_out_w = RandomTensor({h, f}, seed++);
     L.ffn_out_b = RandomTensor({h}, seed++);
-    L.ffn_ln_g = RandomGamma(h, seed++), L.ffn_ln_b = RandomTensor({h}, seed++);
+    L.ffn_ln_g = RandomGamma(h, seed++);
+    L.ffn_ln_b = RandomTensor({h}, seed++);
     w.layers.push_back(std::move(L));
   }
   return w;
 }
 
-BertModel& Model(int which) {
-  static std::map<int, std::unique_ptr<BertModel>> models;
-  auto& m = models[which];
-  if (!m)
-    m = std::move(
-        *BertModel::Create(Shape(which), RandomBertWeights(Shape(which))));
-  return *m;
+// One model per (shape, dtype), created on first use; null when the dtype is
+// not supported here (error in *error).
+BertModel* Model(int which, DType dtype, std::string* error) {
+  static auto* models =
+      new std::map<std::pair<int, DType>, std::unique_ptr<BertModel>>();
+  auto& m = (*models)[{which, dtype}];
+  if (!m) {
+    LoadOptions o;
+    o.dtype = dtype;
+    auto created =
+        BertModel::Create(Shape(which), RandomBertWeights(Shape(which)), o);
+    if (!created.ok()) {
+      *error = std::string(created.status().message());
+      return nullptr;
+    }
+    m = std::move(*created);
+  }
+  return m.get();
 }
 
-// Matmul FLOPs of one forward (projections, FFN, attention scores and values).
+// Matmul FLOPs of one forward over a padded [batch, len] batch (projections,
+// FFN, attention scores and values).
 double ForwardFlops(const BertConfig& c, int64_t batch, int64_t len) {
   const double m = batch * len, h = c.hidden_size, f = c.intermediate_size;
   const double per_layer =
@@ -71,65 +99,160 @@ double ForwardFlops(const BertConfig& c, int64_t batch, int64_t len) {
   return per_layer * c.num_layers;
 }
 
-void BM_Encoder(benchmark::State& state) {
-  const int which = state.range(0), batch = state.range(1),
-            len = state.range(2);
-  const MatmulPeak& peak = OneDnnMatmulPeak();
-  BertModel& model = Model(which);
-  std::vector<int32_t> ids(batch * len), mask(batch * len, 1);
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = 1000 + (i * 7919) % 20000;
+// `count` lengths from a log-normal distribution clamped to [4, 128]
+// (median ~24 tokens: short queries with a tail of paragraphs), seeded.
+std::vector<int> RaggedLengths(int count) {
+  std::mt19937 rng(42);
+  std::lognormal_distribution<double> dist(std::log(24.0), 0.7);
+  std::vector<int> lengths;
+  for (int i = 0; i < count; ++i)
+    lengths.push_back(std::clamp(static_cast<int>(dist(rng)), 4, 128));
+  return lengths;
+}
+
+// Runs `model` on a right-padded batch of the given lengths with `threads`
+// compute threads and reports the counters described at the top.
+void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
+                const std::vector<int>& lengths) {
+  std::string error;
+  BertModel* model = Model(which, dtype, &error);
+  if (model == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const int batch = static_cast<int>(lengths.size());
+  const int len = *std::max_element(lengths.begin(), lengths.end());
+  std::vector<int32_t> ids(batch * len, 0), mask(batch * len, 0);
+  int64_t real_tokens = 0;
+  for (int b = 0; b < batch; ++b) {
+    for (int t = 0; t < lengths[b]; ++t) {
+      ids[b * len + t] = 1000 + ((b * len + t) * 7919) % 20000;
+      mask[b * len + t] = 1;
+    }
+    real_tokens += lengths[b];
+  }
+  DnnlContext* ctx = model->context();
+  ctx->set_threads(threads);
   Tensor out;
-  if (!model.Forward(ids, mask, batch, len, &out).ok())
+  if (!model->Forward(ids, mask, batch, len, &out).ok())  // warm-up
     state.SkipWithError("forward failed");
+  ctx->EnableProfiling(true);
+  ctx->ResetProfile();
   double seconds = 0;
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
-    auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(model.Forward(ids, mask, batch, len, &out));
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(model->Forward(ids, mask, batch, len, &out));
     seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
   }
-  const double flops =
-      ForwardFlops(model.config(), batch, len) * state.iterations();
-  state.counters["tokens/s"] =
-      benchmark::Counter(double(batch) * len * state.iterations() / seconds);
-  state.counters["GFLOP/s"] = flops / seconds / 1e9;
-  state.counters["peak_frac"] = flops / seconds / 1e9 / peak.gflops;
-  // The kernel oneDNN picks for this batch's FFN matmul (same shapes as inside
-  // the model).
-  DnnlContext ctx;
-  const BertConfig& c = model.config();
-  Linear ffn(&ctx, Tensor({c.intermediate_size, c.hidden_size}), Tensor(), {});
-  state.SetLabel(std::string(which == 0 ? "MiniLM-L6 " : "bert-base ") +
-                 ffn.ImplInfo(int64_t{batch} * len));
+  const double cpu_seconds = ProcessCpuSeconds() - cpu0;
+  ctx->EnableProfiling(false);
+  // The limit, measured right after (the load of a shared machine drifts).
+  const MatmulPeak peak = OneDnnMatmulPeak(dtype, threads);
+  const double iters = static_cast<double>(state.iterations());
+  const double gflops =
+      ForwardFlops(model->config(), batch, len) * iters / seconds / 1e9;
+  state.counters["tokens/s"] = real_tokens * iters / seconds;
+  state.counters["GFLOP/s"] = gflops;
+  state.counters["peak_GFLOP/s"] = peak.gflops;
+  state.counters["peak_frac"] = peak.gflops > 0 ? gflops / peak.gflops : 0;
+  // Per CPU-second: robust to other processes taking the cores.
+  const double cpu_gflops = gflops * seconds / cpu_seconds;
+  state.counters["tokens/cpu_s"] = real_tokens * iters / cpu_seconds;
+  state.counters["cpu_peak_frac"] =
+      peak.cpu_gflops > 0 ? cpu_gflops / peak.cpu_gflops : 0;
+  state.counters["non_matmul"] = 1.0 - ctx->profile().matmul_seconds / seconds;
+  state.counters["pad_frac"] =
+      1.0 - static_cast<double>(real_tokens) / (int64_t{batch} * len);
+  state.counters["threads"] = threads;
+  // The kernel oneDNN picks for this batch's FFN matmul (same shape and
+  // precision as inside the model).
+  DnnlContext probe;
+  const BertConfig& c = model->config();
+  Linear ffn(&probe, Tensor({c.intermediate_size, c.hidden_size}), Tensor(),
+             {Activation::kNone, false, dtype});
+  state.SetLabel(std::string(which == kMiniLm ? "MiniLM-L6 " : "bert-base ") +
+                 ShortName(dtype) + " " +
+                 KernelName(ffn.ImplInfo(int64_t{batch} * len), dtype));
 }
 
+DType DTypeArg(int64_t v) { return static_cast<DType>(v); }
+
+// Args: model, B, T, dtype (0 f32, 1 bf16, 2 int8), threads.
+void BM_Encoder(benchmark::State& state) {
+  RunEncoder(state, state.range(0), DTypeArg(state.range(3)), state.range(4),
+             std::vector<int>(state.range(1), state.range(2)));
+}
+
+// 32 texts of log-normal lengths (4..128) padded to the longest, vs a uniform
+// batch with the same number of real tokens (BM_EncoderUniformOfRagged).
+void BM_EncoderRagged(benchmark::State& state) {
+  RunEncoder(state, kMiniLm, DTypeArg(state.range(0)), state.range(1),
+             RaggedLengths(32));
+}
+void BM_EncoderUniformOfRagged(benchmark::State& state) {
+  const std::vector<int> ragged = RaggedLengths(32);
+  int64_t total = 0;
+  for (int l : ragged) total += l;
+  const int mean = static_cast<int>((total + 31) / 32);
+  RunEncoder(state, kMiniLm, DTypeArg(state.range(0)), state.range(1),
+             std::vector<int>(32, mean));
+}
+
+// The oneDNN [2048]^3 matmul peak of each precision and thread count.
 void BM_MatmulPeak(benchmark::State& state) {
-  const MatmulPeak& peak = OneDnnMatmulPeak();
+  const DType dtype = DTypeArg(state.range(0));
+  const MatmulPeak peak = OneDnnMatmulPeak(dtype, state.range(1), 2048);
+  if (!peak.supported) {
+    state.SkipWithError(peak.error.c_str());
+    return;
+  }
   for (auto _ : state) benchmark::DoNotOptimize(peak.gflops);
   state.counters["GFLOP/s"] = peak.gflops;
-  state.SetLabel(peak.impl);
-  static bool printed = false;
-  if (!printed) {
-    std::printf("oneDNN f32 matmul 2048^3: %.1f GFLOP/s, kernel %s\n",
-                peak.gflops, peak.impl.c_str());
-    printed = true;
-  }
+  state.counters["cpu_GFLOP/s"] = peak.cpu_gflops;
+  state.counters["threads"] = state.range(1);
+  state.SetLabel(std::string(ShortName(dtype)) + " " + peak.impl);
 }
 
-BENCHMARK(BM_MatmulPeak)->Iterations(1);
+constexpr int kF32 = 0, kBf16 = 1, kInt8 = 2;
+
+BENCHMARK(BM_MatmulPeak)
+    ->ArgNames({"dtype", "threads"})
+    ->ArgsProduct({{kF32, kBf16, kInt8}, {1, 2}})
+    ->Iterations(1);
+
+// Precision x shape x threads.
 BENCHMARK(BM_Encoder)
-    ->ArgNames({"model", "B", "T"})
-    ->Args({0, 1, 16})
-    ->Args({0, 1, 128})
-    ->Args({0, 8, 64})
-    ->Args({0, 32, 128})
-    ->Args({1, 1, 16})
-    ->Args({1, 1, 128})
-    ->Args({1, 8, 64})
-    ->Args({1, 32, 128})
+    ->ArgNames({"model", "B", "T", "dtype", "threads"})
+    ->ArgsProduct({{kMiniLm}, {1}, {16, 128}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->ArgsProduct({{kMiniLm}, {8}, {64}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->ArgsProduct({{kMiniLm}, {32}, {128}, {kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kBertBase}, {1}, {128}, {kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kBertBase}, {8}, {64}, {kF32, kInt8}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
-    ->MinTime(1.0);
+    ->MinTime(0.5);
+
+// Batch size vs latency / throughput (MiniLM, 32 tokens, 1 thread).
+BENCHMARK(BM_Encoder)
+    ->Name("BM_EncoderBatchSweep")
+    ->ArgNames({"model", "B", "T", "dtype", "threads"})
+    ->ArgsProduct(
+        {{kMiniLm}, {1, 2, 4, 8, 16, 32, 64}, {32}, {kF32, kInt8}, {1}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(0.3);
+
+BENCHMARK(BM_EncoderRagged)
+    ->ArgNames({"dtype", "threads"})
+    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(0.5);
+BENCHMARK(BM_EncoderUniformOfRagged)
+    ->ArgNames({"dtype", "threads"})
+    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(0.5);
 
 }  // namespace
 }  // namespace attnserve::bench
