@@ -475,8 +475,46 @@ stop_stack() {
   stack_up=""
 }
 
+# Grafana cannot run here: check statically that its provisioning fits the stack and dashboard
+# (datasource uid used by every panel, datasource URL = the compose Prometheus, dashboard path =
+# the compose mount).
+check_grafana_provisioning() {
+  local out
+  if out=$(/usr/bin/python3 - "$compose_file" <<'PY' 2>&1
+import json, sys, yaml
+compose = yaml.safe_load(open(sys.argv[1]))
+ds = yaml.safe_load(open("deploy/grafana/provisioning/datasources/prometheus.yml"))["datasources"]
+prov = yaml.safe_load(open("deploy/grafana/provisioning/dashboards/attnserve.yml"))["providers"]
+dash = json.load(open("deploy/grafana/dashboards/attnserve.json"))
+uids = {d["uid"]: d for d in ds}
+used = set()
+def walk(panels):
+    for p in panels:
+        walk(p.get("panels", []))
+        for x in [p] + p.get("targets", []):
+            if isinstance(x.get("datasource"), dict):
+                used.add(x["datasource"]["uid"])
+walk(dash["panels"])
+missing = used - set(uids)
+assert not missing, "dashboard datasource uid(s) %s not provisioned" % sorted(missing)
+for uid in used:
+    url = uids[uid]["url"]
+    assert url == "http://prometheus:9090", "datasource %s url %s is not the compose Prometheus" % (uid, url)
+mounts = [v.split(":")[1] for v in compose["services"]["grafana"]["volumes"]]
+for p in prov:
+    assert p["options"]["path"] in mounts, "provider path %s is not mounted" % p["options"]["path"]
+print("datasource uid(s) %s -> http://prometheus:9090, dashboards from %s" % (sorted(used), prov[0]["options"]["path"]))
+PY
+  ); then
+    pass "grafana provisioning: $out"
+  else
+    fail "grafana provisioning: $out"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
 main() {
+  check_grafana_provisioning
   timed "engine" ensure_engine
   timed "base image" tools/make-base-image.sh
 
