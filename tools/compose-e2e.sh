@@ -464,7 +464,7 @@ stop_stack() {
     c=${s#*=}
     code=$(docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' "$c" 2>/dev/null || echo "? ?")
     if [ "${code% *}" = 0 ]; then
-      pass "$label: ${s%%=*} exited 0 on SIGTERM"
+      pass "$label: ${s%%=*} exited 0 on its stop signal (SIGTERM; SIGQUIT for nginx)"
     else
       fail "$label: ${s%%=*} exit code/OOM: $code (137 = killed after the grace period)"
       docker logs --tail 15 "$c" 2>&1 | sed "s/^/    /" || true
