@@ -63,6 +63,21 @@ void AnnotateUnlock(void* mu, unsigned flags) {
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
+// libabsl calls its own exported functions through the PLT too (e.g.
+// CondVar::WaitWithTimeout -> WaitWithDeadline, Notification::Notify ->
+// Mutex::Lock), which lands in these wrappers again: only the outermost call on
+// a thread annotates, so every operation is reported to TSan exactly once.
+thread_local int wrapper_depth = 0;
+class Outermost {
+ public:
+  Outermost() : outer_(wrapper_depth++ == 0) {}
+  ~Outermost() { --wrapper_depth; }
+  explicit operator bool() const { return outer_; }
+
+ private:
+  const bool outer_;
+};
+
 // The Notification's flag; HasBeenNotified() is inline in our instrumented
 // code and acquires from this address.
 const void* NotifiedFlag(const absl::Notification* n) {
@@ -75,187 +90,212 @@ namespace absl {
 ABSL_NAMESPACE_BEGIN
 
 Mutex::~Mutex() {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5MutexD2Ev");
-  __tsan_mutex_destroy(this, 0);
+  if (outer) __tsan_mutex_destroy(this, 0);
   real(this);
 }
 
 void Mutex::Lock() {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5Mutex4LockEv");
-  __tsan_mutex_pre_lock(this, 0);
+  if (outer) __tsan_mutex_pre_lock(this, 0);
   real(this);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, 0, 0);
 }
 
 void Mutex::ReaderLock() {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5Mutex10ReaderLockEv");
-  __tsan_mutex_pre_lock(this, kRead);
+  if (outer) __tsan_mutex_pre_lock(this, kRead);
   real(this);
-  __tsan_mutex_post_lock(this, kRead, 0);
+  if (outer) __tsan_mutex_post_lock(this, kRead, 0);
 }
 
 bool Mutex::TryLock() {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*)>("5Mutex7TryLockEv");
-  __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
+  if (outer) __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(
-      this, __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
-      0);
+  if (outer)
+    __tsan_mutex_post_lock(
+        this,
+        __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   return locked;
 }
 
 bool Mutex::ReaderTryLock() {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*)>("5Mutex13ReaderTryLockEv");
   const unsigned flags = kRead | __tsan_mutex_try_lock;
-  __tsan_mutex_pre_lock(this, flags);
+  if (outer) __tsan_mutex_pre_lock(this, flags);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(
-      this, flags | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
+  if (outer)
+    __tsan_mutex_post_lock(
+        this, flags | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   return locked;
 }
 
 void Mutex::Unlock() {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5Mutex6UnlockEv");
-  __tsan_mutex_pre_unlock(this, 0);
+  if (outer) __tsan_mutex_pre_unlock(this, 0);
   real(this);
-  __tsan_mutex_post_unlock(this, 0);
+  if (outer) __tsan_mutex_post_unlock(this, 0);
 }
 
 void Mutex::ReaderUnlock() {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5Mutex12ReaderUnlockEv");
-  __tsan_mutex_pre_unlock(this, kRead);
+  if (outer) __tsan_mutex_pre_unlock(this, kRead);
   real(this);
-  __tsan_mutex_post_unlock(this, kRead);
+  if (outer) __tsan_mutex_post_unlock(this, kRead);
 }
 
 void Mutex::LockWhen(const Condition& cond) {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "5Mutex8LockWhenERKNS0_9ConditionE");
   real(this, cond);
-  AnnotateLock(this, 0);
+  if (outer) AnnotateLock(this, 0);
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
   real(this, cond);
-  AnnotateLock(this, kRead);
+  if (outer) AnnotateLock(this, kRead);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   const bool result = real(this, cond, timeout);
-  AnnotateLock(this, 0);  // held on return whatever the result
+  if (outer) AnnotateLock(this, 0);  // held on return whatever the result
   return result;
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   const bool result = real(this, cond, deadline);
-  AnnotateLock(this, 0);
+  if (outer) AnnotateLock(this, 0);
   return result;
 }
 
 bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   const bool result = real(this, cond, timeout);
-  AnnotateLock(this, kRead);
+  if (outer) AnnotateLock(this, kRead);
   return result;
 }
 
 bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   const bool result = real(this, cond, deadline);
-  AnnotateLock(this, kRead);
+  if (outer) AnnotateLock(this, kRead);
   return result;
 }
 
 // Await*: the mutex may be released and re-acquired inside; model that so
 // writes by other holders in between happen-before our return.
 void Mutex::Await(const Condition& cond) {
+  const Outermost outer;
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "5Mutex5AwaitERKNS0_9ConditionE");
-  AnnotateUnlock(this, 0);
+  if (outer) AnnotateUnlock(this, 0);
   real(this, cond);
-  AnnotateLock(this, 0);
+  if (outer) AnnotateLock(this, 0);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  AnnotateUnlock(this, 0);
+  if (outer) AnnotateUnlock(this, 0);
   const bool result = real(this, cond, timeout);
-  AnnotateLock(this, 0);
+  if (outer) AnnotateLock(this, 0);
   return result;
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
+  const Outermost outer;
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  AnnotateUnlock(this, 0);
+  if (outer) AnnotateUnlock(this, 0);
   const bool result = real(this, cond, deadline);
-  AnnotateLock(this, 0);
+  if (outer) AnnotateLock(this, 0);
   return result;
 }
 
 // CondVar waits release `mu` while blocked and hold it again on return.
 void CondVar::Wait(Mutex* mu) {
+  const Outermost outer;
   static auto real =
       Real<void (*)(CondVar*, Mutex*)>("7CondVar4WaitEPNS0_5MutexE");
-  AnnotateUnlock(mu, 0);
+  if (outer) AnnotateUnlock(mu, 0);
   real(this, mu);
-  AnnotateLock(mu, 0);
+  if (outer) AnnotateLock(mu, 0);
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
+  const Outermost outer;
   static auto real = Real<bool (*)(CondVar*, Mutex*, Duration)>(
       "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  AnnotateUnlock(mu, 0);
+  if (outer) AnnotateUnlock(mu, 0);
   const bool result = real(this, mu, timeout);
-  AnnotateLock(mu, 0);
+  if (outer) AnnotateLock(mu, 0);
   return result;
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
+  const Outermost outer;
   static auto real = Real<bool (*)(CondVar*, Mutex*, Time)>(
       "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
-  AnnotateUnlock(mu, 0);
+  if (outer) AnnotateUnlock(mu, 0);
   const bool result = real(this, mu, deadline);
-  AnnotateLock(mu, 0);
+  if (outer) AnnotateLock(mu, 0);
   return result;
 }
 
 // Notify happens-before every waiter that sees the notification.
 void Notification::Notify() {
+  const Outermost outer;
   static auto real = Real<void (*)(Notification*)>("12Notification6NotifyEv");
-  __tsan_release(const_cast<void*>(NotifiedFlag(this)));
+  if (outer) __tsan_release(const_cast<void*>(NotifiedFlag(this)));
   real(this);
 }
 
 void Notification::WaitForNotification() const {
+  const Outermost outer;
   static auto real = Real<void (*)(const Notification*)>(
       "12Notification19WaitForNotificationEv", /*const_member=*/true);
   real(this);
-  __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
+  if (outer) __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
+  const Outermost outer;
   static auto real = Real<bool (*)(const Notification*, Duration)>(
       "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE", true);
   const bool notified = real(this, timeout);
-  if (notified) __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
+  if (outer && notified) __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
   return notified;
 }
 
 bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
+  const Outermost outer;
   static auto real = Real<bool (*)(const Notification*, Time)>(
       "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE", true);
   const bool notified = real(this, deadline);
-  if (notified) __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
+  if (outer && notified) __tsan_acquire(const_cast<void*>(NotifiedFlag(this)));
   return notified;
 }
 
