@@ -130,6 +130,8 @@ void ResettableProxy::Loop() {
       fds.push_back({p.open ? p.from : -1, POLLIN, 0});
     if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
     if (fds[0].revents != 0) break;
+    // Pipes accepted below were not polled: fds covers only these.
+    const size_t polled = pipes.size();
     if (fds[1].revents & POLLIN) {
       const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
@@ -150,7 +152,7 @@ void ResettableProxy::Loop() {
         }
       }
     }
-    for (size_t i = 0; i < pipes.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       if (fds[i + 2].revents == 0) continue;
       Pipe& p = pipes[i];
       const ssize_t n = recv(p.from, buffer, sizeof(buffer), 0);

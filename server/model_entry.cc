@@ -77,16 +77,16 @@ v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
 
 }  // namespace
 
-ModelEntry::ModelEntry(v1::ModelConfig config, DType default_dtype,
+ModelEntry::ModelEntry(v1::ModelConfig config, LoadOptions defaults,
                        Metrics* metrics)
     : config_(std::move(config)),
-      default_dtype_(default_dtype),
+      defaults_(defaults),
       metrics_(metrics) {
   absl::MutexLock lock(&mu_);
   info_.set_name(config_.name());
   info_.set_path(config_.path());
   info_.set_state(v1::MODEL_STATE_LOADING);
-  info_.set_dtype(ToProtoDType(ToCoreDType(config_.dtype(), default_dtype_)));
+  info_.set_dtype(ToProtoDType(ToCoreDType(config_.dtype(), defaults_.dtype)));
 }
 
 ModelEntry::~ModelEntry() { Shutdown(); }
@@ -148,8 +148,8 @@ absl::Status ModelEntry::LoadOrError() {
     info_.set_task(task_);
   }
   batching_ = EffectiveBatching(config_.batching(), task_);
-  LoadOptions options;
-  options.dtype = ToCoreDType(config_.dtype(), default_dtype_);
+  LoadOptions options = defaults_;
+  options.dtype = ToCoreDType(config_.dtype(), defaults_.dtype);
   return task_ == v1::TASK_ENCODE ? LoadEncoder(options)
                                   : LoadTranslator(options);
 }

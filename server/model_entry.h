@@ -26,7 +26,7 @@ namespace attnserve::server {
 // swaps it in (ModelRepository); calls hold theirs by shared_ptr.
 class ModelEntry {
  public:
-  ModelEntry(v1::ModelConfig config, DType default_dtype, Metrics* metrics);
+  ModelEntry(v1::ModelConfig config, LoadOptions defaults, Metrics* metrics);
   ~ModelEntry();  // Shutdown()
 
   ModelEntry(const ModelEntry&) = delete;
@@ -66,7 +66,7 @@ class ModelEntry {
   void Publish(v1::ModelState state, const std::string& error);
 
   const v1::ModelConfig config_;
-  const DType default_dtype_;
+  const LoadOptions defaults_;  // dtype unless the config sets one; threads
   Metrics* const metrics_;
   std::atomic<v1::ModelState> state_{v1::MODEL_STATE_LOADING};
   mutable absl::Mutex mu_;

@@ -8,12 +8,12 @@
 namespace attnserve::server {
 
 ModelRepository::ModelRepository(const v1::ServerConfig& config,
-                                 DType default_dtype, Metrics* metrics)
-    : default_dtype_(default_dtype), metrics_(metrics) {
+                                 LoadOptions defaults, Metrics* metrics)
+    : defaults_(defaults), metrics_(metrics) {
   absl::MutexLock lock(&mu_);
   for (const v1::ModelConfig& model : config.model()) {
     slots_.push_back(
-        {model, std::make_shared<ModelEntry>(model, default_dtype, metrics)});
+        {model, std::make_shared<ModelEntry>(model, defaults, metrics)});
   }
 }
 
@@ -48,7 +48,7 @@ void ModelRepository::Reload(size_t index) {
     current = slots_[index].current;
   }
   // Loads while `current` serves: memory holds both versions meanwhile.
-  auto fresh = std::make_shared<ModelEntry>(config, default_dtype_, metrics_);
+  auto fresh = std::make_shared<ModelEntry>(config, defaults_, metrics_);
   fresh->Load();
   if (fresh->state() != v1::MODEL_STATE_READY &&
       current->state() == v1::MODEL_STATE_READY) {

@@ -31,7 +31,7 @@ class ModelRepository {
   using OnLoaded = std::function<void(const ModelEntry&)>;
 
   // `config` must be valid (ValidateServerConfig).
-  ModelRepository(const v1::ServerConfig& config, DType default_dtype,
+  ModelRepository(const v1::ServerConfig& config, LoadOptions defaults,
                   Metrics* metrics);
   ~ModelRepository();  // Shutdown()
 
@@ -66,7 +66,7 @@ class ModelRepository {
 
   void Reload(size_t index);
 
-  const DType default_dtype_;
+  const LoadOptions defaults_;
   Metrics* const metrics_;
   mutable absl::Mutex mu_;
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);  // the set never changes

@@ -113,7 +113,10 @@ int RunServer(const ServerOptions& options) {
     LogError(s.message());
     return 1;
   }
-  ModelRepository models(options.config, options.dtype, &metrics);
+  ModelRepository models(options.config,
+                         LoadOptions{.dtype = options.dtype,
+                                     .threads = options.threads},
+                         &metrics);
   ServiceContext context;
   context.models = &models;
   context.metrics = &metrics;

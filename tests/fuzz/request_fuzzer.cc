@@ -45,7 +45,7 @@ Server& TheServer() {
     marian->set_name("marian");
     marian->set_path(TestDataPath("marian-tiny"));
     s->models = std::make_unique<server::ModelRepository>(
-        config, DType::kFloat32, &s->metrics);
+        config, LoadOptions{}, &s->metrics);
     s->models->LoadAll([](const ModelEntry&) {});
     s->context.models = s->models.get();
     s->context.metrics = &s->metrics;
