@@ -95,8 +95,15 @@ void Drain(grpc::Server& server, ServiceContext& context,
   for (const auto& model : models.models())
     health->SetServingStatus(model->name(), false);
   const absl::Time start = absl::Now();
-  // Waits for every accepted call (their batchers keep running) and refuses new
-  // ones.
+  // Accepted calls keep running meanwhile; new ones are refused with
+  // UNAVAILABLE until callers stop sending (or half the drain time is gone).
+  const absl::Duration quiet = absl::Milliseconds(300);
+  while (absl::Now() - start < timeout / 2 &&
+         absl::Now() - absl::FromUnixNanos(context.last_arrival_ns.load(
+                           std::memory_order_relaxed)) < quiet) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  // Waits for every accepted call (their batchers keep running).
   server.Shutdown(absl::ToChronoTime(start + timeout));
   models.Shutdown();
   LogInfo(absl::StrCat("drained in ", absl::FormatDuration(absl::Now() - start),

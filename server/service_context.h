@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,8 +26,14 @@ struct ServiceContext {
   const BearerTokens* tokens = nullptr;
   // Set when draining begins; new calls are then refused with UNAVAILABLE.
   std::atomic<bool> draining{false};
+  // When the last Inference call arrived (absl::ToUnixNanos): the drain waits
+  // for the callers to go quiet before shutting gRPC down, because gRPC
+  // cancels (not refuses) calls that race with its shutdown.
+  mutable std::atomic<int64_t> last_arrival_ns{0};
 
   absl::Status CheckAcceptingCalls() const {
+    last_arrival_ns.store(absl::ToUnixNanos(absl::Now()),
+                          std::memory_order_relaxed);
     if (draining.load(std::memory_order_acquire)) {
       return absl::UnavailableError(
           "server is shutting down; retry on another replica");
