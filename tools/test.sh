@@ -11,6 +11,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$root"
 jobs=${JOBS:-$(nproc)}
 
 join() { local IFS='|'; echo "$*"; }
