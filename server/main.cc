@@ -126,7 +126,13 @@ absl::StatusOr<v1::ServerConfig> AssembleConfig(
 void EnsurePassiveOpenMp(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
-  execv("/proc/self/exe", argv);  // returns only on failure: keep going as is
+  // The resolved path, not /proc/self/exe: the process name (comm) comes from
+  // the exec'ed file's name and must stay attnserve-server.
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  execv(self, argv);  // returns only on failure: keep going as is
 }
 
 // TLS credentials and bearer tokens: their files are checked here so that a
