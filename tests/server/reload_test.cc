@@ -2,7 +2,6 @@
 // under load no call fails and results stay the same; a failed reload keeps
 // the previous version serving (GetModel shows the error); a model that
 // failed at start-up comes up with a reload once its folder is fixed.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,28 +38,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// The pid of this test's running attnserve-server child (one at a time).
-pid_t ServerPid() {
-  DIR* proc = opendir("/proc");
-  pid_t found = -1;
-  while (dirent* entry = readdir(proc)) {
-    const std::string stat =
-        ReadFile(absl::StrCat("/proc/", entry->d_name, "/stat"));
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos ||
-        stat.find("(attnserve-serve") == std::string::npos) {
-      continue;
-    }
-    std::istringstream rest(stat.substr(close + 2));
-    char state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == getpid() && state != 'Z') found = atoi(entry->d_name);
-  }
-  closedir(proc);
-  return found;
-}
-
 int Count(const std::string& text, const std::string& what) {
   int count = 0;
   for (size_t at = text.find(what); at != std::string::npos;
@@ -73,9 +50,7 @@ int Count(const std::string& text, const std::string& what) {
 // Sends SIGHUP and waits until the server logged the end of that reload.
 absl::Status Reload(const ServerProcess& server) {
   const int before = Count(server.Log(), "reload done");
-  const pid_t pid = ServerPid();
-  if (pid <= 0) return absl::NotFoundError("no server child process");
-  kill(pid, SIGHUP);
+  if (absl::Status s = server.Signal(SIGHUP); !s.ok()) return s;
   const absl::Time until = absl::Now() + absl::Seconds(120);
   while (absl::Now() < until) {
     if (Count(server.Log(), "reload done") > before) return absl::OkStatus();

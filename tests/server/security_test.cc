@@ -3,7 +3,6 @@
 // file, bearer tokens (and their SIGHUP reload) with health/reflection left
 // open, invalid UTF-8 as INVALID_ARGUMENT naming the field, and the message
 // size limit.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,28 +57,6 @@ std::pair<int, std::string> RunShell(const std::string& command) {
     output.append(buffer, n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-// The pid of this test's running attnserve-server child (one at a time).
-pid_t ServerPid() {
-  DIR* proc = opendir("/proc");
-  pid_t found = -1;
-  while (dirent* entry = readdir(proc)) {
-    const std::string stat =
-        ReadFile(absl::StrCat("/proc/", entry->d_name, "/stat"));
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos ||
-        stat.find("(attnserve-serve") == std::string::npos) {
-      continue;
-    }
-    std::istringstream rest(stat.substr(close + 2));
-    char state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == getpid() && state != 'Z') found = atoi(entry->d_name);
-  }
-  closedir(proc);
-  return found;
 }
 
 // A CA, a server certificate for IP 127.0.0.1 and a client certificate, all
@@ -356,9 +333,7 @@ TEST_F(SecurityTest, BearerTokensGuardInferenceButNotHealthOrReflection) {
 
   // SIGHUP re-reads the file: token-a is revoked, token-c added.
   WriteFile(tokens, "token-b\ntoken-c\n");
-  const pid_t pid = ServerPid();
-  ASSERT_GT(pid, 0);
-  kill(pid, SIGHUP);
+  ASSERT_TRUE(server.Signal(SIGHUP).ok());
   const absl::Time until = absl::Now() + absl::Seconds(60);
   while (absl::Now() < until &&
          server.Log().find("reload done") == std::string::npos) {

@@ -322,4 +322,10 @@ absl::StatusOr<std::map<std::string, std::vector<float>>> ReadF32Tensors(
   return tensors;
 }
 
+absl::Status ServerProcess::Signal(int signal) const {
+  if (pid_ <= 0) return absl::FailedPreconditionError("server not started");
+  if (kill(pid_, signal) != 0) return absl::InternalError("kill failed");
+  return absl::OkStatus();
+}
+
 }  // namespace attnserve::server::testing

@@ -41,6 +41,8 @@ class ServerProcess {
   // SIGTERM, then waits; the exit code (-1 when killed by a signal).
   absl::StatusOr<int> Stop(absl::Duration wait = absl::Seconds(60));
   void SendSigterm();
+  // Sends `signal` (e.g. SIGHUP) to the running server.
+  absl::Status Signal(int signal) const;
   absl::StatusOr<int> WaitExit(absl::Duration wait);
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
