@@ -4,7 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace attnserve::server {
 namespace {
@@ -41,39 +43,15 @@ Labels ModelMethod(absl::string_view model, absl::string_view method) {
   return Labels{{"model", std::string(model)}, {"method", std::string(method)}};
 }
 
-absl::string_view TaskName(v1::Task task) {
-  switch (task) {
-    case v1::TASK_ENCODE:
-      return "encode";
-    case v1::TASK_TRANSLATE:
-      return "translate";
-    default:
-      return "unknown";
-  }
+// "DTYPE_BFLOAT16" -> "bfloat16": label values from the proto's own enum names.
+std::string EnumLabel(const std::string& name, absl::string_view prefix) {
+  return absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
 }
 
-absl::string_view DTypeName(v1::DType dtype) {
-  switch (dtype) {
-    case v1::DTYPE_BFLOAT16:
-      return "bfloat16";
-    case v1::DTYPE_INT8:
-      return "int8";
-    default:
-      return "float32";
-  }
-}
-
-absl::string_view StateName(v1::ModelState state) {
-  switch (state) {
-    case v1::MODEL_STATE_LOADING:
-      return "loading";
-    case v1::MODEL_STATE_READY:
-      return "ready";
-    case v1::MODEL_STATE_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
+std::string DTypeLabel(v1::DType dtype) {
+  // UNSPECIFIED means the default precision (see the proto).
+  if (dtype == v1::DTYPE_UNSPECIFIED) dtype = v1::DTYPE_FLOAT32;
+  return EnumLabel(v1::DType_Name(dtype), "DTYPE_");
 }
 
 // Forwards an EncodeBatcher's reports to its model's series (looked up once).
@@ -255,12 +233,12 @@ void Metrics::ObserveTimePerOutputToken(absl::string_view model,
 void Metrics::SetModelInfo(const v1::ModelInfo& info) {
   absl::MutexLock lock(&model_info_mu_);
   prometheus::Gauge*& series = model_info_series_[info.name()];
-  prometheus::Gauge& next =
-      model_info_.Add(Labels{{"model", info.name()},
-                             {"architecture", info.architecture()},
-                             {"task", std::string(TaskName(info.task()))},
-                             {"dtype", std::string(DTypeName(info.dtype()))},
-                             {"state", std::string(StateName(info.state()))}});
+  prometheus::Gauge& next = model_info_.Add(Labels{
+      {"model", info.name()},
+      {"architecture", info.architecture()},
+      {"task", EnumLabel(v1::Task_Name(info.task()), "TASK_")},
+      {"dtype", DTypeLabel(info.dtype())},
+      {"state", EnumLabel(v1::ModelState_Name(info.state()), "MODEL_STATE_")}});
   if (series != nullptr && series != &next) model_info_.Remove(series);
   series = &next;
   next.Set(1);

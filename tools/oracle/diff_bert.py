@@ -20,9 +20,7 @@ import collections
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ours  # noqa: E402
@@ -224,34 +222,21 @@ def main():
     import torch
     torch.set_num_threads(1)
     rng = random.Random(args.seed)
-    report = ours.Report()
-    tmp = tempfile.mkdtemp(prefix="diff-bert-")
-    try:
-        for index in range(args.configs):
-            cfg = random_config(rng, index)
-            folder = os.path.join(tmp, "bert-%d" % index)
-            os.makedirs(folder)
-            texts = write_folder(cfg, folder, args.seed * 1000 + index)
-            ref = reference(folder, texts)
-            own = ref["pooled"][(cfg["pooling"], cfg["normalize"])]
-            err = float(np.abs(own - ref["default"]).max())
-            report.check(err <= 1e-5, "config %d reference self-check (ST.encode vs explicit "
-                         "pooling)" % index, "%.2e" % err)
-            print("config %d: %s -> %s" % (index, json.dumps(cfg), folder), flush=True)
-            if args.reference_only:
-                continue
-            try:
-                with ours.Server(args.ours, folder, startup_timeout=args.startup_timeout) as server:
-                    compare(server, cfg, texts, ref, report)
-            except RuntimeError as e:
-                report.check(False, "config %d server" % index, str(e))
-    finally:
-        if args.keep:
-            print("model folders kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    report.finish()
 
+    def run_one(index, folder, report):
+        cfg = random_config(rng, index)
+        texts = write_folder(cfg, folder, args.seed * 1000 + index)
+        ref = reference(folder, texts)
+        own = ref["pooled"][(cfg["pooling"], cfg["normalize"])]
+        err = float(np.abs(own - ref["default"]).max())
+        report.check(err <= 1e-5, "config %d reference self-check (ST.encode vs explicit "
+                     "pooling)" % index, "%.2e" % err)
+        print("config %d: %s -> %s" % (index, json.dumps(cfg), folder), flush=True)
+        if not args.reference_only:
+            ours.with_server(args, folder, index, report,
+                             lambda server: compare(server, cfg, texts, ref, report))
+
+    ours.for_each_config(args, "bert", run_one)
 
 if __name__ == "__main__":
     main()

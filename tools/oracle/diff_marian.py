@@ -25,9 +25,7 @@ import io
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ours  # noqa: E402
@@ -258,39 +256,29 @@ def main():
     from transformers import MarianMTModel, MarianTokenizer
     torch.set_num_threads(1)
     rng = random.Random(args.seed)
-    report = ours.Report()
-    tmp = tempfile.mkdtemp(prefix="diff-marian-")
-    try:
-        for index in range(args.configs):
-            cfg = random_config(rng, index)
-            folder = os.path.join(tmp, "marian-%d" % index)
-            os.makedirs(folder)
-            texts = write_folder(cfg, folder, args.seed * 1000 + index)
-            model = MarianMTModel.from_pretrained(folder).eval()
-            tok = MarianTokenizer.from_pretrained(folder)
-            calls = []
-            for label, req in requests(cfg, rng):
-                want, ties = reference(model, tok, texts, req)
-                calls.append(("config %d %s" % (index, label), req, want, ties))
-            print("config %d: %s -> %s (%d near-tie cases)" % (
-                index, json.dumps(cfg), folder, sum(sum(c[3]) for c in calls)), flush=True)
-            if args.reference_only:
-                report.check(all(len(w) == len(texts) for _, _, w, _ in calls),
-                             "config %d reference" % index)
-                continue
-            try:
-                with ours.Server(args.ours, folder, startup_timeout=args.startup_timeout) as server:
-                    for label, req, want, ties in calls:
-                        compare(server, label, texts, req, want, ties, report)
-            except RuntimeError as e:
-                report.check(False, "config %d server" % index, str(e))
-    finally:
-        if args.keep:
-            print("model folders kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    report.finish()
 
+    def run_one(index, folder, report):
+        cfg = random_config(rng, index)
+        texts = write_folder(cfg, folder, args.seed * 1000 + index)
+        model = MarianMTModel.from_pretrained(folder).eval()
+        tok = MarianTokenizer.from_pretrained(folder)
+        calls = []
+        for label, req in requests(cfg, rng):
+            want, ties = reference(model, tok, texts, req)
+            calls.append(("config %d %s" % (index, label), req, want, ties))
+        print("config %d: %s -> %s (%d near-tie cases)" % (
+            index, json.dumps(cfg), folder, sum(sum(c[3]) for c in calls)), flush=True)
+        if args.reference_only:
+            report.check(all(len(w) == len(texts) for _, _, w, _ in calls),
+                         "config %d reference" % index)
+            return
+
+        def compare_all(server):
+            for label, req, want, ties in calls:
+                compare(server, label, texts, req, want, ties, report)
+        ours.with_server(args, folder, index, report, compare_all)
+
+    ours.for_each_config(args, "marian", run_one)
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ and grpc_python_plugin into a temporary directory (nothing is written into the c
 import importlib
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -141,3 +142,30 @@ class Report:
         print("%d passed, %d failed" % (self.passed, self.failed) +
               (" (%d warnings: near-ties in the reference)" % self.warnings if self.warnings else ""))
         sys.exit(1 if self.failed else 0)
+
+
+def for_each_config(args, kind, run_one):
+    """Calls run_one(index, folder) for args.configs fresh model folders in a temp dir (kept
+    with --keep), then prints the report's summary and exits with its status."""
+    report = Report()
+    tmp = tempfile.mkdtemp(prefix="diff-%s-" % kind)
+    try:
+        for index in range(args.configs):
+            folder = os.path.join(tmp, "%s-%d" % (kind, index))
+            os.makedirs(folder)
+            run_one(index, folder, report)
+    finally:
+        if args.keep:
+            print("model folders kept in", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report.finish()
+
+
+def with_server(args, folder, index, report, use):
+    """Serves folder with our server and calls use(server); a start-up failure is a FAIL."""
+    try:
+        with Server(args.ours, folder, startup_timeout=args.startup_timeout) as server:
+            use(server)
+    except RuntimeError as e:
+        report.check(False, "config %d server" % index, str(e))
