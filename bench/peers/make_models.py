@@ -1,0 +1,223 @@
+"""Makes the model folders of bench/peers under WORK (idempotent):
+
+  WORK/bert-base        random-weight BertModel, bert-base-uncased config
+  WORK/opus-mt-en-de    random-weight MarianMTModel, opus-mt-en-de config
+  WORK/onnx/<model>/    model.onnx (torch.onnx.export), model.opt.onnx
+                        (onnxruntime.transformers optimizer, model_type=bert),
+                        model.opt.int8.onnx (quantize_dynamic QInt8 per channel)
+  WORK/ct2/<model>/     CTranslate2 conversions (TransformersConverter)
+  WORK/conversions.json what was made, and why a step failed
+
+The HF folders are written with save_pretrained(safe_serialization=True) plus
+synthetic tokenizer files (the benchmark feeds token ids, so only the ids
+matter) so that every engine, attnserve included, loads the same weights.
+Usage: make_models.py WORK MINILM_FOLDER
+"""
+import json
+import os
+import shutil
+import sys
+import traceback
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MARIAN_TINY = os.path.join(ROOT, "tests", "data", "marian-tiny")
+BERT_TINY = os.path.join(ROOT, "tests", "data", "bert-tiny")
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+
+
+def make_bert_base(folder):
+    from transformers import BertConfig, BertModel
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12,
+                        num_attention_heads=12, intermediate_size=3072,
+                        max_position_embeddings=512, type_vocab_size=2,
+                        architectures=["BertModel"])
+    BertModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    # bert-base-uncased layout of the special tokens: [PAD] 0, [UNK] 100,
+    # [CLS] 101, [SEP] 102, [MASK] 103.
+    vocab = [f"[unused{i}]" for i in range(30522)]
+    vocab[0], vocab[100], vocab[101], vocab[102], vocab[103] = (
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+    for i in range(1000, 30522):
+        vocab[i] = f"w{i}"
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    write_json(os.path.join(folder, "tokenizer_config.json"), {
+        "tokenizer_class": "BertTokenizer", "do_lower_case": True,
+        "model_max_length": 512, "cls_token": "[CLS]", "sep_token": "[SEP]",
+        "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"})
+    write_json(os.path.join(folder, "special_tokens_map.json"), {
+        "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+        "unk_token": "[UNK]", "mask_token": "[MASK]"})
+    # Mean pooling, no Normalize (sentence-transformers layout).
+    shutil.copytree(os.path.join(BERT_TINY, "1_Pooling"),
+                    os.path.join(folder, "1_Pooling"), dirs_exist_ok=True)
+    pooling = os.path.join(folder, "1_Pooling", "config.json")
+    with open(pooling) as f:
+        p = json.load(f)
+    p["word_embedding_dimension"] = 768
+    write_json(pooling, p)
+    write_json(os.path.join(folder, "modules.json"), [
+        {"idx": 0, "name": "0", "path": "",
+         "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling",
+         "type": "sentence_transformers.models.Pooling"}])
+
+
+def make_marian(folder):
+    from transformers import MarianConfig, MarianMTModel
+    from shapes import MARIAN_EOS, MARIAN_PAD
+    torch.manual_seed(0)
+    # The opus-mt-en-de config.json.
+    config = MarianConfig(
+        vocab_size=58101, decoder_vocab_size=58101, d_model=512,
+        encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
+        decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+        activation_function="swish", max_position_embeddings=512,
+        scale_embedding=True, static_position_embeddings=True,
+        share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
+        pad_token_id=MARIAN_PAD, eos_token_id=MARIAN_EOS, bos_token_id=0,
+        decoder_start_token_id=MARIAN_PAD, bad_words_ids=[[MARIAN_PAD]],
+        max_length=512, num_beams=4, architectures=["MarianMTModel"])
+    model = MarianMTModel(config).eval()
+    # Random weights would end some rows early at </s>; every engine must
+    # generate exactly NEW_TOKENS tokens (attnserve has no min_new_tokens), so
+    # </s> gets a large negative logit bias in the checkpoint itself.
+    with torch.no_grad():
+        model.final_logits_bias[0, MARIAN_EOS] = -1e4
+    model.save_pretrained(folder, safe_serialization=True)
+    write_json(os.path.join(folder, "generation_config.json"), {
+        "bad_words_ids": [[MARIAN_PAD]], "bos_token_id": 0,
+        "decoder_start_token_id": MARIAN_PAD, "eos_token_id": MARIAN_EOS,
+        "forced_eos_token_id": MARIAN_EOS, "max_length": 512, "num_beams": 4,
+        "pad_token_id": MARIAN_PAD})
+    vocab = {"</s>": 0, "<unk>": 1}
+    for i in range(2, MARIAN_PAD):
+        vocab[f"\u2581w{i}"] = i
+    vocab["<pad>"] = MARIAN_PAD
+    write_json(os.path.join(folder, "vocab.json"), vocab)
+    for spm in ("source.spm", "target.spm"):
+        shutil.copy(os.path.join(MARIAN_TINY, spm), os.path.join(folder, spm))
+    with open(os.path.join(MARIAN_TINY, "tokenizer_config.json")) as f:
+        tok = json.load(f)
+    tok["added_tokens_decoder"] = {
+        str(i): dict(tok["added_tokens_decoder"][old])
+        for i, old in ((0, "0"), (1, "1"), (MARIAN_PAD, "1762"))}
+    tok["model_max_length"] = 512
+    write_json(os.path.join(folder, "tokenizer_config.json"), tok)
+    shutil.copy(os.path.join(MARIAN_TINY, "special_tokens_map.json"), folder)
+
+
+def export_onnx(hf_folder, out_dir):
+    """fp32 ONNX of BertModel (eager attention: the pattern the ORT optimizer
+    fuses), dynamic batch and sequence axes."""
+    from transformers import AutoModel
+    model = AutoModel.from_pretrained(hf_folder, attn_implementation="eager")
+    model.eval()
+    ids = torch.ones(2, 16, dtype=torch.long)
+    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    axes = {0: "batch", 1: "sequence"}
+    path = os.path.join(out_dir, "model.onnx")
+    kwargs = dict(input_names=["input_ids", "attention_mask", "token_type_ids"],
+                  output_names=["last_hidden_state", "pooler_output"],
+                  dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                "token_type_ids": axes,
+                                "last_hidden_state": axes},
+                  opset_version=17)
+    with torch.inference_mode():
+        try:  # the TorchScript exporter (what the ORT optimizer expects)
+            torch.onnx.export(model, args, path, dynamo=False, **kwargs)
+            exporter = "torchscript"
+        except Exception:  # noqa: BLE001 (newer torch: dynamo only)
+            torch.onnx.export(model, args, path, dynamo=True, **kwargs)
+            exporter = "dynamo"
+    return path, exporter
+
+
+def optimize_onnx(path, out_dir, config):
+    from onnxruntime.transformers.optimizer import optimize_model
+    opt = optimize_model(path, model_type="bert",
+                         num_heads=config["num_attention_heads"],
+                         hidden_size=config["hidden_size"], use_gpu=False)
+    out = os.path.join(out_dir, "model.opt.onnx")
+    opt.save_model_to_file(out)
+    return out, opt.get_fused_operator_statistics()
+
+
+def quantize_onnx(path, out_dir):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    out = os.path.join(out_dir, "model.opt.int8.onnx")
+    quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+    return out
+
+
+def convert_ct2(hf_folder, out_dir):
+    import ctranslate2
+    ctranslate2.converters.TransformersConverter(hf_folder).convert(
+        out_dir, force=True)
+    return out_dir
+
+
+def step(report, key, fn):
+    """Runs fn once; its result or its error is kept in report[key]."""
+    if key in report and "error" not in report[key]:
+        return report[key].get("result")
+    try:
+        report[key] = {"result": fn()}
+    except Exception as e:  # noqa: BLE001 (reported per engine, not fatal)
+        traceback.print_exc()
+        report[key] = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
+    return report[key].get("result")
+
+
+def main(work, minilm):
+    sys.path.insert(0, HERE)
+    os.makedirs(work, exist_ok=True)
+    report_path = os.path.join(work, "conversions.json")
+    report = {}
+    if os.path.exists(report_path):
+        with open(report_path) as f:
+            report = json.load(f)
+    bert = os.path.join(work, "bert-base")
+    marian = os.path.join(work, "opus-mt-en-de")
+    step(report, "hf/bert-base", lambda: make_bert_base(bert) or bert)
+    step(report, "hf/opus-mt-en-de", lambda: make_marian(marian) or marian)
+    hf = {"bert-base": bert}
+    if os.path.exists(os.path.join(minilm, "config.json")):
+        hf["minilm"] = minilm
+    else:
+        report["hf/minilm"] = {"error": f"{minilm} has no config.json: run "
+                               "deploy/install-deps.sh (it links the real "
+                               "all-MiniLM-L6-v2 there)"}
+    for name, folder in hf.items():
+        out_dir = os.path.join(work, "onnx", name)
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(folder, "config.json")) as f:
+            config = json.load(f)
+        exported = step(report, f"onnx/{name}",
+                        lambda: export_onnx(folder, out_dir))
+        if exported:
+            opt = step(report, f"onnx-opt/{name}",
+                       lambda: optimize_onnx(exported[0], out_dir, config))
+            if opt:
+                step(report, f"onnx-int8/{name}",
+                     lambda: quantize_onnx(opt[0], out_dir))
+        step(report, f"ct2/{name}",
+             lambda: convert_ct2(folder, os.path.join(work, "ct2", name)))
+    step(report, "ct2/opus-mt-en-de",
+         lambda: convert_ct2(marian, os.path.join(work, "ct2", "opus-mt-en-de")))
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=2)
+    for key, value in report.items():
+        print(f"make_models: {key}: {value.get('error', 'ok')}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

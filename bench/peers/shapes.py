@@ -1,0 +1,104 @@
+"""The cases of bench/peers, shared by every engine's driver and by the spec
+passed to attnserve's peer_shapes_bench.cc (one source of truth).
+
+Token ids follow fixed formulas (mirrored in bench/peer_shapes_bench.cc) so
+every engine runs the very same inputs; rows are full length (no padding):
+encoder throughput = batch x tokens per forward pass, decoder throughput =
+generated tokens (exactly NEW_TOKENS per row) per generate call.
+"""
+import os
+from dataclasses import dataclass
+
+NEW_TOKENS = 64
+SOURCE_TOKENS = 32
+MARIAN_EOS = 0
+MARIAN_PAD = 58100
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # "enc" or "dec"
+    model: str  # "bert-base", "minilm", "opus-mt-en-de"
+    batch: int
+    tokens: int  # enc: tokens per row; dec: source tokens
+    beam: int = 1
+    new_tokens: int = 0
+
+    @property
+    def shape(self):
+        if self.kind == "enc":
+            return f"{self.batch}x{self.tokens}"
+        mode = "greedy" if self.beam == 1 else "beam"
+        return f"{mode}{self.beam}_b{self.batch}_src{self.tokens}_new{self.new_tokens}"
+
+    @property
+    def label(self):
+        if self.kind == "enc":
+            return f"{self.model} {self.batch}x{self.tokens}"
+        mode = "greedy" if self.beam == 1 else f"beam {self.beam}"
+        return f"{self.model} {mode} batch {self.batch}"
+
+
+def quick():
+    return os.environ.get("PEERS_QUICK", "") not in ("", "0")
+
+
+def cases(quick_mode=None):
+    quick_mode = quick() if quick_mode is None else quick_mode
+    enc = [("bert-base", 32, 128), ("bert-base", 8, 64), ("bert-base", 1, 16),
+           ("bert-base", 1, 128), ("minilm", 32, 128), ("minilm", 1, 16)]
+    dec = [(1, 1), (16, 1), (1, 4)]  # (batch, beam)
+    if quick_mode:
+        enc = [("bert-base", 8, 64), ("bert-base", 1, 16), ("minilm", 32, 128),
+               ("minilm", 1, 16)]
+        dec = [(1, 1), (1, 4)]
+    out = [Case("enc", m, b, t) for m, b, t in enc]
+    out += [Case("dec", "opus-mt-en-de", b, SOURCE_TOKENS, beam, NEW_TOKENS)
+            for b, beam in dec]
+    return out
+
+
+def reps(quick_mode=None):
+    """Timed calls per case (after one warm-up); the median is reported."""
+    quick_mode = quick() if quick_mode is None else quick_mode
+    return int(os.environ.get("PEERS_REPS", "2" if quick_mode else "5"))
+
+
+def encoder_ids(batch, tokens):
+    """[CLS] ... [SEP] rows (101 / 102 in bert-base-uncased vocabularies)."""
+    rows = []
+    for b in range(batch):
+        row = [1000 + (b * 1009 + t * 7919) % 20000 for t in range(tokens)]
+        row[0], row[-1] = 101, 102
+        rows.append(row)
+    return rows
+
+
+def source_ids(batch, tokens):
+    """Marian sources: pieces then </s>."""
+    return [[5 + (b * 1009 + t * 7919) % 58000 for t in range(tokens - 1)]
+            + [MARIAN_EOS] for b in range(batch)]
+
+
+def folders(work, minilm):
+    return {"bert-base": os.path.join(work, "bert-base"),
+            "minilm": minilm,
+            "opus-mt-en-de": os.path.join(work, "opus-mt-en-de")}
+
+
+def attnserve_spec(work, minilm):
+    """ATTNSERVE_PEERS_SPEC for bench/peer_shapes_bench.cc."""
+    f = folders(work, minilm)
+    parts = []
+    for c in cases():
+        if c.kind == "enc":
+            parts.append(f"enc,{c.model},{f[c.model]},{c.batch},{c.tokens}")
+        else:
+            parts.append(f"dec,{c.model},{f[c.model]},{c.batch},{c.beam},"
+                         f"{c.tokens},{c.new_tokens}")
+    return ";".join(parts)
+
+
+if __name__ == "__main__":
+    import sys
+    print(attnserve_spec(sys.argv[1], sys.argv[2]))
