@@ -96,40 +96,65 @@ absl::StatusOr<PoolingConfig> ReadPoolingConfig(const std::string& folder) {
   return c;
 }
 
+namespace {
+
+// v = pooled rows h[0..len) of `dim` floats, skipping rows whose mask is 0
+// (mask null: every row is a token).
+void PoolSequence(const float* h, const int32_t* mask, int64_t len, int64_t dim,
+                  Pooling mode, bool normalize, std::vector<float>* out) {
+  std::vector<float>& v = *out;
+  if (mode == Pooling::kCls) {
+    if (len > 0) {
+      v.assign(h, h + dim);
+    } else {
+      v.assign(dim, 0.f);
+    }
+  } else if (mode == Pooling::kMax) {
+    v.assign(dim, -1e9f);
+    for (int64_t t = 0; t < len; ++t) {
+      if (mask != nullptr && mask[t] == 0) continue;
+      for (int64_t j = 0; j < dim; ++j) v[j] = std::max(v[j], h[t * dim + j]);
+    }
+  } else {
+    v.assign(dim, 0.f);
+    float count = 0;
+    for (int64_t t = 0; t < len; ++t) {
+      if (mask != nullptr && mask[t] == 0) continue;
+      count += 1;
+      for (int64_t j = 0; j < dim; ++j) v[j] += h[t * dim + j];
+    }
+    count = std::max(count, 1e-9f);
+    for (float& x : v) x /= count;
+  }
+  if (normalize) {
+    double sq = 0;
+    for (float x : v) sq += static_cast<double>(x) * x;
+    const float norm = std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
+    for (float& x : v) x /= norm;
+  }
+}
+
+}  // namespace
+
 void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
                       Pooling mode, bool normalize,
                       std::vector<std::vector<float>>* out) {
   const int64_t batch = hidden.dim(0), len = hidden.dim(1), dim = hidden.dim(2);
   out->resize(batch);
   for (int64_t b = 0; b < batch; ++b) {
-    std::vector<float>& v = (*out)[b];
-    const float* h = hidden.data() + b * len * dim;
-    const int32_t* m = mask.data() + b * len;
-    if (mode == Pooling::kCls) {
-      v.assign(h, h + dim);
-    } else if (mode == Pooling::kMax) {
-      v.assign(dim, -1e9f);
-      for (int64_t t = 0; t < len; ++t) {
-        if (m[t] == 0) continue;
-        for (int64_t j = 0; j < dim; ++j) v[j] = std::max(v[j], h[t * dim + j]);
-      }
-    } else {
-      v.assign(dim, 0.f);
-      float count = 0;
-      for (int64_t t = 0; t < len; ++t) {
-        if (m[t] == 0) continue;
-        count += 1;
-        for (int64_t j = 0; j < dim; ++j) v[j] += h[t * dim + j];
-      }
-      count = std::max(count, 1e-9f);
-      for (float& x : v) x /= count;
-    }
-    if (normalize) {
-      double sq = 0;
-      for (float x : v) sq += static_cast<double>(x) * x;
-      const float norm = std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
-      for (float& x : v) x /= norm;
-    }
+    PoolSequence(hidden.data() + b * len * dim, mask.data() + b * len, len, dim,
+                 mode, normalize, &(*out)[b]);
+  }
+}
+
+void PoolPackedRows(const Tensor& hidden, const PackedLayout& layout,
+                    Pooling mode, bool normalize,
+                    std::vector<std::vector<float>>* out) {
+  const int64_t dim = hidden.dim(1);
+  out->resize(layout.sequences());
+  for (int i = 0; i < layout.sequences(); ++i) {
+    PoolSequence(hidden.data() + layout.first_row(i) * dim, /*mask=*/nullptr,
+                 layout.length(i), dim, mode, normalize, &(*out)[i]);
   }
 }
 

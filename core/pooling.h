@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/layers/packed_layout.h"
 #include "core/models/sentence_encoder.h"
 #include "core/tensor.h"
 
@@ -36,6 +37,12 @@ absl::StatusOr<PoolingConfig> ReadPoolingConfig(const std::string& folder);
 void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
                       Pooling mode, bool normalize,
                       std::vector<std::vector<float>>* out);
+// The same over a packed ragged batch (hidden: [layout.rows(), dim], see
+// PackedLayout, every row a real token): out[i] = sequence i pooled, in request
+// order; an empty sequence pools to zeros (mean, cls) or -1e9 (max).
+void PoolPackedRows(const Tensor& hidden, const PackedLayout& layout,
+                    Pooling mode, bool normalize,
+                    std::vector<std::vector<float>>* out);
 
 }  // namespace attnserve
 

@@ -118,26 +118,45 @@ void MultiHeadAttention::ProjectOutput(const float* ctx, int64_t rows,
   out_->Forward(ctx, rows, out, residual);
 }
 
-void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
-                                       const float* mask, float* out,
+void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
+                                       const float* mask, float* ctx,
                                        AttentionScratch* s) {
-  const int64_t rows = static_cast<int64_t>(batch) * len, h = hidden_;
-  const int64_t b = batch, t = len, nh = heads_, dk = head_dim_;
-  s->qkv.Resize({rows, 3 * h});
+  const int64_t h = hidden_, b = batch, t = len, nh = heads_, dk = head_dim_;
   s->probs.Resize({b, nh, t, t});
-  s->ctx.Resize({rows, h});
-  ProjectQkv(x, rows, s->qkv.data());
   // Head n of sequence b: Q at qkv[(b·t + i)·3h + n·dk + j], K at +h, V at
   // +2h.
   const HeadView q{{b, nh, t, dk}, {t * 3 * h, dk, 3 * h, 1}};
   const HeadView k_t{{b, nh, dk, t}, {t * 3 * h, dk, 1, 3 * h}};  // Kᵀ
   const HeadView probs{{b, nh, t, t}, {nh * t * t, t * t, t, 1}};
-  const HeadView ctx{{b, nh, t, dk}, {t * h, dk, h, 1}};  // [rows, hidden]
-  fused_scores_mm_.Forward(s->qkv.data(), q, s->qkv.data() + h, k_t,
-                           s->probs.data(), probs, mask);
+  const HeadView ctx_view{{b, nh, t, dk}, {t * h, dk, h, 1}};  // [rows, h]
+  fused_scores_mm_.Forward(qkv, q, qkv + h, k_t, s->probs.data(), probs, mask);
   softmax_.Forward(s->probs.data(), b * nh * t, t);
-  fused_values_mm_.Forward(s->probs.data(), probs, s->qkv.data() + 2 * h, q,
-                           s->ctx.data(), ctx, nullptr);
+  fused_values_mm_.Forward(s->probs.data(), probs, qkv + 2 * h, q, ctx,
+                           ctx_view, nullptr);
+}
+
+void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
+                                       const float* mask, float* out,
+                                       AttentionScratch* s) {
+  const int64_t rows = static_cast<int64_t>(batch) * len, h = hidden_;
+  s->qkv.Resize({rows, 3 * h});
+  s->ctx.Resize({rows, h});
+  ProjectQkv(x, rows, s->qkv.data());
+  AttendUniform(s->qkv.data(), batch, len, mask, s->ctx.data(), s);
+  ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
+}
+
+void MultiHeadAttention::SelfAttention(const float* x,
+                                       const PackedLayout& layout, float* out,
+                                       AttentionScratch* s) {
+  const int64_t rows = layout.rows(), h = hidden_;
+  s->qkv.Resize({rows, 3 * h});
+  s->ctx.Resize({rows, h});
+  ProjectQkv(x, rows, s->qkv.data());
+  for (const LengthGroup& g : layout.groups()) {
+    AttendUniform(s->qkv.data() + g.first_row * 3 * h, g.count, g.len,
+                  /*mask=*/nullptr, s->ctx.data() + g.first_row * h, s);
+  }
   ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
 }
 

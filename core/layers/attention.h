@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/layers/packed_layout.h"
 #include "core/ops/batched_matmul.h"
 #include "core/ops/dnnl_context.h"
 #include "core/ops/head_matmul.h"
@@ -95,8 +96,19 @@ class MultiHeadAttention {
   // values (written straight into [rows, hidden]), output projection.
   void SelfAttention(const float* x, int batch, int len, const float* mask,
                      float* out, AttentionScratch* s);
+  // The same over a packed ragged batch (x, out: [layout.rows(), hidden], see
+  // PackedLayout): one QKV and one output projection over all rows, attention
+  // per LengthGroup (a uniform batch: no padding, no mask).
+  void SelfAttention(const float* x, const PackedLayout& layout, float* out,
+                     AttentionScratch* s);
 
  private:
+  // Scores, softmax and values of `batch` sequences of `len` rows each whose
+  // fused q|k|v rows start at qkv ([rows, 3·hidden]); writes ctx [rows,
+  // hidden]. mask: null or additive [batch, len].
+  void AttendUniform(const float* qkv, int batch, int len, const float* mask,
+                     float* ctx, AttentionScratch* s);
+
   DnnlContext* ctx_;
   int hidden_, heads_, head_dim_;
   Options opt_;

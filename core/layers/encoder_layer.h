@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/layers/attention.h"
+#include "core/layers/packed_layout.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
 
@@ -33,9 +34,9 @@ class PostLnEncoderLayer {
                      float eps, EncoderLayerWeights w,
                      DType precision = DType::kFloat32);
 
-  // x: [batch·len, hidden], updated in place; mask: additive [batch, len].
-  void Forward(float* x, int batch, int len, const float* mask,
-               EncoderScratch* s);
+  // x: packed rows [layout.rows(), hidden] (see PackedLayout), updated in
+  // place.
+  void Forward(float* x, const PackedLayout& layout, EncoderScratch* s);
 
  private:
   MultiHeadAttention attention_;

@@ -1,5 +1,6 @@
 #include "core/models/bert.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -233,18 +234,10 @@ BertModel::BertModel(const BertConfig& config, BertWeights w,
   }
 }
 
-absl::Status BertModel::CheckInputs(absl::Span<const int32_t> ids,
-                                    absl::Span<const int32_t> mask, int batch,
-                                    int len) const {
-  const size_t n = static_cast<size_t>(batch) * len;
-  if (batch < 0 || len < 0 || ids.size() != n || mask.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("BERT input: ids/mask sizes ", ids.size(), "/",
-                     mask.size(), " != batch ", batch, " x len ", len));
-  }
-  if (len > config_.max_position_embeddings) {
+absl::Status BertModel::CheckIds(absl::Span<const int32_t> ids) const {
+  if (ids.size() > static_cast<size_t>(config_.max_position_embeddings)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "BERT input: ", len, " tokens exceed max_position_embeddings ",
+        "BERT input: ", ids.size(), " tokens exceed max_position_embeddings ",
         config_.max_position_embeddings));
   }
   for (int32_t id : ids) {
@@ -257,39 +250,104 @@ absl::Status BertModel::CheckInputs(absl::Span<const int32_t> ids,
   return absl::OkStatus();
 }
 
-// out[b,t] = word[id] + position[t] + token_type[0] (the sum order of HF
-// BertEmbeddings).
-void BertModel::Embed(absl::Span<const int32_t> ids, int batch, int len,
-                      float* out) const {
+// out[row of (i, t)] = word[id] + position[t] + token_type[0] (the sum order
+// of HF BertEmbeddings).
+void BertModel::Embed(absl::Span<const absl::Span<const int32_t>> seqs,
+                      const PackedLayout& layout, float* out) const {
   const int64_t h = config_.hidden_size;
-  for (int b = 0; b < batch; ++b) {
-    for (int t = 0; t < len; ++t) {
-      const float* w = word_.data() + ids[b * len + t] * h;
-      const float* tt = token_type_.data();
+  const float* tt = token_type_.data();
+  for (int i = 0; i < layout.sequences(); ++i) {
+    float* o = out + layout.first_row(i) * h;
+    for (size_t t = 0; t < seqs[i].size(); ++t, o += h) {
+      const float* w = word_.data() + seqs[i][t] * h;
       const float* p = position_.data() + t * h;
-      float* o = out + (static_cast<int64_t>(b) * len + t) * h;
       for (int64_t j = 0; j < h; ++j) o[j] = (w[j] + tt[j]) + p[j];
     }
   }
 }
 
+absl::Status BertModel::ForwardPacked(
+    absl::Span<const absl::Span<const int32_t>> seqs, PackedLayout* layout,
+    Tensor* hidden, std::vector<Tensor>* hidden_states) {
+  lengths_.clear();
+  for (const auto& ids : seqs) {
+    absl::Status s = CheckIds(ids);
+    if (!s.ok()) return s;
+    lengths_.push_back(static_cast<int>(ids.size()));
+  }
+  layout->Build(lengths_);
+  const int64_t rows = layout->rows();
+  hidden->Resize({rows, config_.hidden_size});
+  float* x = hidden->data();
+  Embed(seqs, *layout, x);
+  embeddings_ln_->Forward(x, rows, x);
+  if (hidden_states) hidden_states->assign(1, *hidden);
+  for (auto& layer : layers_) {
+    layer->Forward(x, *layout, &scratch_);
+    if (hidden_states) hidden_states->push_back(*hidden);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BertModel::ReadLengths(absl::Span<const int32_t> ids,
+                                    absl::Span<const int32_t> mask, int batch,
+                                    int len) {
+  const size_t n = static_cast<size_t>(batch) * len;
+  if (batch < 0 || len < 0 || ids.size() != n || mask.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("BERT input: ids/mask sizes ", ids.size(), "/",
+                     mask.size(), " != batch ", batch, " x len ", len));
+  }
+  seqs_.clear();
+  for (int b = 0; b < batch; ++b) {
+    const int32_t* m = mask.data() + static_cast<size_t>(b) * len;
+    const int n_real = static_cast<int>(std::find(m, m + len, 0) - m);
+    if (std::find(m + n_real, m + len, 1) != m + len) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "BERT input: attention mask row ", b,
+          " is not right-padded (need 1s for the tokens, then 0s)"));
+    }
+    seqs_.push_back(ids.subspan(static_cast<size_t>(b) * len, n_real));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// dst [batch, len, hidden] (zero at padding) from packed rows.
+void Unpack(const Tensor& packed, const PackedLayout& layout, int len,
+            Tensor* dst) {
+  const int64_t h = packed.dim(1), batch = layout.sequences();
+  dst->Resize({batch, len, h});
+  std::fill_n(dst->data(), dst->numel(), 0.f);
+  for (int b = 0; b < batch; ++b) {
+    std::copy_n(packed.data() + layout.first_row(b) * h, layout.length(b) * h,
+                dst->data() + b * len * h);
+  }
+}
+
+}  // namespace
+
 absl::Status BertModel::Forward(absl::Span<const int32_t> ids,
                                 absl::Span<const int32_t> mask, int batch,
                                 int len, Tensor* last_hidden,
                                 std::vector<Tensor>* hidden_states) {
-  absl::Status s = CheckInputs(ids, mask, batch, len);
+  absl::Status s = ReadLengths(ids, mask, batch, len);
+  if (s.ok() && len > config_.max_position_embeddings) {
+    s = absl::InvalidArgumentError(absl::StrCat(
+        "BERT input: ", len, " tokens exceed max_position_embeddings ",
+        config_.max_position_embeddings));
+  }
+  if (s.ok()) {
+    s = ForwardPacked(seqs_, &layout_, &packed_,
+                      hidden_states ? &packed_states_ : nullptr);
+  }
   if (!s.ok()) return s;
-  const int64_t rows = static_cast<int64_t>(batch) * len;
-  last_hidden->Resize({batch, len, config_.hidden_size});
-  float* x = last_hidden->data();
-  mask_add_.resize(rows);
-  BuildAdditiveMask(mask.data(), rows, mask_add_.data());
-  Embed(ids, batch, len, x);
-  embeddings_ln_->Forward(x, rows, x);
-  if (hidden_states) hidden_states->assign(1, *last_hidden);
-  for (auto& layer : layers_) {
-    layer->Forward(x, batch, len, mask_add_.data(), &scratch_);
-    if (hidden_states) hidden_states->push_back(*last_hidden);
+  Unpack(packed_, layout_, len, last_hidden);
+  if (hidden_states) {
+    hidden_states->resize(packed_states_.size());
+    for (size_t i = 0; i < packed_states_.size(); ++i)
+      Unpack(packed_states_[i], layout_, len, &(*hidden_states)[i]);
   }
   return absl::OkStatus();
 }

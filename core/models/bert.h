@@ -10,6 +10,7 @@
 #include "absl/types/span.h"
 #include "core/dtype.h"
 #include "core/layers/encoder_layer.h"
+#include "core/layers/packed_layout.h"
 #include "core/models/safetensors.h"
 #include "core/ops/dnnl_context.h"
 #include "core/ops/layer_norm.h"
@@ -71,10 +72,23 @@ class BertModel {
   // The oneDNN context the model runs on (benchmarks: profiling).
   DnnlContext* context() { return ctx_.get(); }
 
-  // ids, mask: [batch, len] row-major (right padding, mask 1 = token), token
-  // types 0, positions 0..len-1. last_hidden: [batch, len, hidden].
-  // hidden_states (optional): embedding output and the output of every layer,
-  // as HF output_hidden_states.
+  // A ragged batch without padding (what SentenceEncoder runs): seqs[i] = the
+  // ids of sequence i (token types 0, positions 0..size-1; empty = no rows).
+  // On return *layout says where sequence i's rows are in `hidden` ([rows,
+  // hidden], packed, see PackedLayout). hidden_states (optional): the
+  // embedding output and the output of every layer, packed the same way (HF
+  // output_hidden_states).
+  absl::Status ForwardPacked(absl::Span<const absl::Span<const int32_t>> seqs,
+                             PackedLayout* layout, Tensor* hidden,
+                             std::vector<Tensor>* hidden_states = nullptr);
+
+  // The Hugging Face shaped call: ids, mask [batch, len] row-major with right
+  // padding (each mask row is 1s then 0s; anything else is InvalidArgument),
+  // token types 0, positions 0..len-1. Runs ForwardPacked on the real tokens;
+  // last_hidden: [batch, len, hidden], hidden_states (optional): embedding
+  // output and every layer's output, same shape. Padded positions (mask 0) are
+  // 0: HF computes values there that no consumer reads (they never influence
+  // the real tokens, whose results are HF's).
   absl::Status Forward(absl::Span<const int32_t> ids,
                        absl::Span<const int32_t> mask, int batch, int len,
                        Tensor* last_hidden,
@@ -83,11 +97,12 @@ class BertModel {
  private:
   BertModel(const BertConfig& config, BertWeights weights,
             const LoadOptions& options);
-  absl::Status CheckInputs(absl::Span<const int32_t> ids,
-                           absl::Span<const int32_t> mask, int batch,
-                           int len) const;
-  void Embed(absl::Span<const int32_t> ids, int batch, int len,
-             float* out) const;
+  absl::Status CheckIds(absl::Span<const int32_t> ids) const;
+  // Sequence lengths from a right-padded [batch, len] mask into lengths_.
+  absl::Status ReadLengths(absl::Span<const int32_t> ids,
+                           absl::Span<const int32_t> mask, int batch, int len);
+  void Embed(absl::Span<const absl::Span<const int32_t>> seqs,
+             const PackedLayout& layout, float* out) const;
 
   BertConfig config_;
   LoadOptions options_;
@@ -96,7 +111,12 @@ class BertModel {
   std::unique_ptr<LayerNorm> embeddings_ln_;
   std::vector<std::unique_ptr<PostLnEncoderLayer>> layers_;
   EncoderScratch scratch_;
-  std::vector<float> mask_add_;
+  // Forward (padded API): the rows of each sequence and their packed results.
+  std::vector<int> lengths_;
+  std::vector<absl::Span<const int32_t>> seqs_;
+  PackedLayout layout_;
+  Tensor packed_;
+  std::vector<Tensor> packed_states_;
 };
 
 }  // namespace attnserve

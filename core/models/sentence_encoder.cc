@@ -37,7 +37,6 @@ class BertSentenceEncoder : public SentenceEncoder {
       bool normalize) override {
     std::vector<std::vector<float>> out;
     if (batch.empty()) return out;
-    size_t len = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].empty() ||
           batch[i].size() > static_cast<size_t>(max_tokens_)) {
@@ -45,20 +44,11 @@ class BertSentenceEncoder : public SentenceEncoder {
             absl::StrCat("Embed: text ", i, " has ", batch[i].size(),
                          " tokens; need 1..", max_tokens_));
       }
-      len = std::max(len, batch[i].size());
     }
-    // Right-padded [batch, len] ids and 0/1 mask (buffers reused across calls).
-    ids_.assign(batch.size() * len, tokenizer_->pad_id());
-    mask_.assign(batch.size() * len, 0);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      std::copy(batch[i].begin(), batch[i].end(), ids_.begin() + i * len);
-      std::fill_n(mask_.begin() + i * len, batch[i].size(), 1);
-    }
-    absl::Status s =
-        model_->Forward(ids_, mask_, static_cast<int>(batch.size()),
-                        static_cast<int>(len), &hidden_);
+    // Unpadded: the encoder runs on the real tokens only (see PackedLayout).
+    absl::Status s = model_->ForwardPacked(batch, &layout_, &hidden_);
     if (!s.ok()) return s;
-    PoolHiddenStates(hidden_, mask_, pooling, normalize, &out);
+    PoolPackedRows(hidden_, layout_, pooling, normalize, &out);
     return out;
   }
 
@@ -74,7 +64,7 @@ class BertSentenceEncoder : public SentenceEncoder {
   std::unique_ptr<BertModel> model_;
   PoolingConfig pooling_;
   int max_tokens_ = 0;
-  std::vector<int32_t> ids_, mask_;
+  PackedLayout layout_;  // activation arena, reused across calls
   Tensor hidden_;
 };
 
