@@ -2,13 +2,15 @@
 // and thread count, relative to the oneDNN matmul peak of that precision and
 // thread count measured in the same run. Counters:
 //   tokens/s      real (unpadded) tokens per second
-//   GFLOP/s       matmul FLOPs of the padded batch per second
+//   GFLOP/s       matmul FLOPs computed per second (real tokens only: the
+//                 encoder packs a batch without padding)
 //   peak_frac     GFLOP/s / the oneDNN [2048]^3 matmul peak (same dtype and
 //                 threads, timed inside the primitive)
 //   non_matmul    share of the wall time outside oneDNN matmul primitives
 //                 (LayerNorm, softmax, head split/merge, embeddings, int8
 //                 quantization of activations ...), from the context profile
-//   pad_frac      padded share of the batch (ragged batches)
+//   pad_avoided   share of the batch padded to its longest text that packing
+//                 skips (ragged batches; 0 for uniform ones)
 // Label: model, precision, and the kernel oneDNN chose for the FFN matmul.
 #include <benchmark/benchmark.h>
 
@@ -23,6 +25,7 @@
 #include "bench/bench_util.h"
 #include "core/models/bert.h"
 #include "core/ops/linear.h"
+#include "core/pooling.h"
 
 namespace attnserve::bench {
 namespace {
@@ -90,12 +93,13 @@ BertModel* Model(int which, DType dtype, std::string* error) {
   return m.get();
 }
 
-// Matmul FLOPs of one forward over a padded [batch, len] batch (projections,
-// FFN, attention scores and values).
-double ForwardFlops(const BertConfig& c, int64_t batch, int64_t len) {
-  const double m = batch * len, h = c.hidden_size, f = c.intermediate_size;
-  const double per_layer =
-      2 * m * h * (4 * h + 2 * f) + 4.0 * batch * len * len * h;
+// Matmul FLOPs of one packed forward over sequences of these lengths
+// (projections, FFN, attention scores and values of each sequence).
+double ForwardFlops(const BertConfig& c, const std::vector<int>& lengths) {
+  const double h = c.hidden_size, f = c.intermediate_size;
+  double per_layer = 0;
+  for (const double n : lengths)
+    per_layer += 2 * n * h * (4 * h + 2 * f) + 4.0 * n * n * h;
   return per_layer * c.num_layers;
 }
 
@@ -110,8 +114,9 @@ std::vector<int> RaggedLengths(int count) {
   return lengths;
 }
 
-// Runs `model` on a right-padded batch of the given lengths with `threads`
-// compute threads and reports the counters described at the top.
+// Runs `model` on a batch of the given lengths with `threads` compute threads
+// the way SentenceEncoder::Embed does (ForwardPacked + pooling, no padding)
+// and reports the counters described at the top.
 void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
                 const std::vector<int>& lengths) {
   std::string error;
@@ -122,27 +127,32 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   }
   const int batch = static_cast<int>(lengths.size());
   const int len = *std::max_element(lengths.begin(), lengths.end());
-  std::vector<int32_t> ids(batch * len, 0), mask(batch * len, 0);
+  std::vector<std::vector<int32_t>> texts(batch);
   int64_t real_tokens = 0;
   for (int b = 0; b < batch; ++b) {
-    for (int t = 0; t < lengths[b]; ++t) {
-      ids[b * len + t] = 1000 + ((b * len + t) * 7919) % 20000;
-      mask[b * len + t] = 1;
-    }
+    for (int t = 0; t < lengths[b]; ++t)
+      texts[b].push_back(1000 + ((b * len + t) * 7919) % 20000);
     real_tokens += lengths[b];
   }
+  const std::vector<absl::Span<const int32_t>> seqs(texts.begin(), texts.end());
   DnnlContext* ctx = model->context();
   ctx->set_threads(threads);
-  Tensor out;
-  if (!model->Forward(ids, mask, batch, len, &out).ok())  // warm-up
-    state.SkipWithError("forward failed");
+  PackedLayout layout;
+  Tensor hidden;
+  std::vector<std::vector<float>> pooled;
+  auto forward = [&] {
+    absl::Status s = model->ForwardPacked(seqs, &layout, &hidden);
+    PoolPackedRows(hidden, layout, Pooling::kMean, true, &pooled);
+    return s;
+  };
+  if (!forward().ok()) state.SkipWithError("forward failed");  // warm-up
   ctx->EnableProfiling(true);
   ctx->ResetProfile();
   double seconds = 0;
   const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(model->Forward(ids, mask, batch, len, &out));
+    benchmark::DoNotOptimize(forward());
     seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
@@ -153,7 +163,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   const MatmulPeak peak = OneDnnMatmulPeak(dtype, threads);
   const double iters = static_cast<double>(state.iterations());
   const double gflops =
-      ForwardFlops(model->config(), batch, len) * iters / seconds / 1e9;
+      ForwardFlops(model->config(), lengths) * iters / seconds / 1e9;
   state.counters["tokens/s"] = real_tokens * iters / seconds;
   state.counters["GFLOP/s"] = gflops;
   state.counters["peak_GFLOP/s"] = peak.gflops;
@@ -164,7 +174,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   state.counters["cpu_peak_frac"] =
       peak.cpu_gflops > 0 ? cpu_gflops / peak.cpu_gflops : 0;
   state.counters["non_matmul"] = 1.0 - ctx->profile().matmul_seconds / seconds;
-  state.counters["pad_frac"] =
+  state.counters["pad_avoided"] =
       1.0 - static_cast<double>(real_tokens) / (int64_t{batch} * len);
   state.counters["threads"] = threads;
   // The kernel oneDNN picks for this batch's FFN matmul (same shape and
@@ -175,7 +185,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
              {Activation::kNone, false, dtype});
   state.SetLabel(std::string(which == kMiniLm ? "MiniLM-L6 " : "bert-base ") +
                  ShortName(dtype) + " " +
-                 KernelName(ffn.ImplInfo(int64_t{batch} * len), dtype));
+                 KernelName(ffn.ImplInfo(real_tokens), dtype));
 }
 
 DType DTypeArg(int64_t v) { return static_cast<DType>(v); }
@@ -186,8 +196,9 @@ void BM_Encoder(benchmark::State& state) {
              std::vector<int>(state.range(1), state.range(2)));
 }
 
-// 32 texts of log-normal lengths (4..128) padded to the longest, vs a uniform
-// batch with the same number of real tokens (BM_EncoderUniformOfRagged).
+// 32 texts of log-normal lengths (4..128), packed without padding, vs a
+// uniform batch with the same number of real tokens
+// (BM_EncoderUniformOfRagged).
 void BM_EncoderRagged(benchmark::State& state) {
   RunEncoder(state, kMiniLm, DTypeArg(state.range(0)), state.range(1),
              RaggedLengths(32));
