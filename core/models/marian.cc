@@ -1,5 +1,6 @@
 #include "core/models/marian.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "core/layers/positions.h"
 #include "core/models/hf_config.h"
 #include "core/models/safetensors.h"
+#include "core/ops/quantize.h"
 
 namespace attnserve {
 namespace {
@@ -74,7 +76,32 @@ absl::StatusOr<Projection> ReadProjection(const Reader& r,
   return p;
 }
 
+// Adds the wall time of its scope to *sum when sum is non-null (profiling).
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(double* sum)
+      : sum_(sum),
+        start_(sum ? std::chrono::steady_clock::now()
+                   : std::chrono::steady_clock::time_point()) {}
+  ~ScopedTimer() {
+    if (sum_ == nullptr) return;
+    *sum_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+  }
+
+ private:
+  double* sum_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
+
+MarianPrecisionPlan MarianPrecisionPlan::For(DType dtype) {
+  MarianPrecisionPlan plan;
+  plan.dtype = dtype;
+  return plan;
+}
 
 int64_t BucketRows(int64_t rows) {
   if (rows <= 2) return rows;
@@ -97,6 +124,13 @@ absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
     const std::string& folder, const LoadOptions& options) {
+  if (options.dtype == DType::kBFloat16) {
+    absl::Status bf16 = BFloat16MatmulSupported();
+    if (!bf16.ok()) {  // before reading the weights
+      return absl::FailedPreconditionError(
+          absl::StrCat(folder, ": ", bf16.message()));
+    }
+  }
   auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
   if (!config_json.ok()) return config_json.status();
   auto config = ParseMarianConfig(*config_json);
@@ -117,14 +151,25 @@ absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
 absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Create(
     const MarianConfig& config, const WeightSource& weights,
     const LoadOptions& options) {
-  if (options.dtype != DType::kFloat32) {
-    return absl::UnimplementedError(absl::StrCat(
-        "Marian models run in float32 only (requested ",
-        DTypeToString(options.dtype), "); load with dtype float32"));
-  }
-  std::unique_ptr<MarianModel> model(new MarianModel(config, options.threads));
+  return Create(config, weights, options,
+                MarianPrecisionPlan::For(options.dtype));
+}
+
+absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Create(
+    const MarianConfig& config, const WeightSource& weights,
+    const LoadOptions& options, const MarianPrecisionPlan& plan) {
+  if (plan.dtype == DType::kBFloat16)
+    RETURN_IF_ERROR(BFloat16MatmulSupported());
+  std::unique_ptr<MarianModel> model(
+      new MarianModel(config, options.threads, plan));
   RETURN_IF_ERROR(model->Build(weights));
   return model;
+}
+
+Linear::Options MarianModel::LinearOptions(Activation act, bool residual,
+                                           bool reduced) const {
+  return Linear::Options{act, residual,
+                         reduced ? plan_.dtype : DType::kFloat32};
 }
 
 absl::Status MarianModel::Build(const WeightSource& weights) {
@@ -208,7 +253,7 @@ absl::Status MarianModel::Build(const WeightSource& weights) {
   }
   lm_head_ = std::make_unique<Linear>(
       &ctx_, lm_weight, std::make_shared<const Tensor>(std::move(bias)),
-      Linear::Options{});
+      LinearOptions(Activation::kNone, false, plan_.lm_head));
   return absl::OkStatus();
 }
 
@@ -237,16 +282,18 @@ absl::Status MarianModel::BuildEncoderLayer(const WeightSource& w,
   MultiHeadAttention::Options opt;
   opt.fusion = MultiHeadAttention::Fusion::kQkv;
   opt.residual = true;
+  opt.precision = plan_.encoder ? plan_.dtype : DType::kFloat32;
   layer->attn = std::make_unique<MultiHeadAttention>(
       &ctx_, c.d_model, c.encoder_heads, std::move(aw), opt);
   layer->attn_ln = std::make_unique<LayerNorm>(
       &ctx_, std::move(ln1.w), std::move(ln1.b), c.layer_norm_eps);
-  layer->fc1 =
-      std::make_unique<Linear>(&ctx_, std::move(fc1.w), std::move(fc1.b),
-                               Linear::Options{c.activation, false});
-  layer->fc2 =
-      std::make_unique<Linear>(&ctx_, std::move(fc2.w), std::move(fc2.b),
-                               Linear::Options{Activation::kNone, true});
+  layer->fc1 = std::make_unique<Linear>(
+      &ctx_, std::move(fc1.w), std::move(fc1.b),
+      LinearOptions(c.activation, false, plan_.encoder));
+  layer->fc2 = std::make_unique<Linear>(
+      &ctx_, std::move(fc2.w), std::move(fc2.b),
+      LinearOptions(Activation::kNone, true,
+                    plan_.encoder && plan_.ffn_output));
   layer->ffn_ln = std::make_unique<LayerNorm>(
       &ctx_, std::move(ln2.w), std::move(ln2.b), c.layer_norm_eps);
   return absl::OkStatus();
@@ -277,8 +324,9 @@ absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
                      r.Read(std::string(ln_names[i]) + ".weight", {d}));
     ASSIGN_OR_RETURN(ln[i].b, r.Read(std::string(ln_names[i]) + ".bias", {d}));
   }
-  const Linear::Options plain{Activation::kNone, false};
-  const Linear::Options with_residual{Activation::kNone, true};
+  const Linear::Options plain = LinearOptions(Activation::kNone, false, true);
+  const Linear::Options with_residual =
+      LinearOptions(Activation::kNone, true, true);
   layer->self_qkv =
       std::make_unique<Linear>(&ctx_, ConcatRows({&q.w, &k.w, &v.w}),
                                ConcatRows({&q.b, &k.b, &v.b}), plain);
@@ -286,15 +334,17 @@ absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
                                              std::move(o.b), with_residual);
   layer->cross_q =
       std::make_unique<Linear>(&ctx_, std::move(cq.w), std::move(cq.b), plain);
-  layer->cross_kv = std::make_unique<Linear>(&ctx_, ConcatRows({&ck.w, &cv.w}),
-                                             ConcatRows({&ck.b, &cv.b}), plain);
+  layer->cross_kv = std::make_unique<Linear>(
+      &ctx_, ConcatRows({&ck.w, &cv.w}), ConcatRows({&ck.b, &cv.b}),
+      LinearOptions(Activation::kNone, false, plan_.cross_kv));
   layer->cross_out = std::make_unique<Linear>(&ctx_, std::move(co.w),
                                               std::move(co.b), with_residual);
   layer->fc1 =
       std::make_unique<Linear>(&ctx_, std::move(fc1.w), std::move(fc1.b),
-                               Linear::Options{c.activation, false});
-  layer->fc2 = std::make_unique<Linear>(&ctx_, std::move(fc2.w),
-                                        std::move(fc2.b), with_residual);
+                               LinearOptions(c.activation, false, true));
+  layer->fc2 = std::make_unique<Linear>(
+      &ctx_, std::move(fc2.w), std::move(fc2.b),
+      LinearOptions(Activation::kNone, true, plan_.ffn_output));
   std::unique_ptr<LayerNorm>* lns[3] = {&layer->self_ln, &layer->cross_ln,
                                         &layer->ffn_ln};
   for (int i = 0; i < 3; ++i) {
@@ -305,12 +355,31 @@ absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
 }
 
 int64_t MarianModel::decoder_step_weight_bytes() const {
-  const int64_t d = config_.d_model, f = config_.decoder_ffn_dim;
-  const int64_t per_layer = (3 * d * d + 3 * d) + 3 * (d * d + d) +
-                            (d * f + f) + (f * d + d) + 3 * 2 * d;
-  const int64_t lm = static_cast<int64_t>(config_.decoder_vocab_size) * (d + 1);
-  return (per_layer * config_.decoder_layers + lm) *
-         static_cast<int64_t>(sizeof(float));
+  const int64_t layer_norms = 3 * 2 * config_.d_model * sizeof(float);
+  int64_t bytes = lm_head_->parameter_bytes();
+  for (const DecoderLayer& l : decoder_layers_) {
+    bytes += l.self_qkv->parameter_bytes() + l.self_out->parameter_bytes() +
+             l.cross_q->parameter_bytes() + l.cross_out->parameter_bytes() +
+             l.fc1->parameter_bytes() + l.fc2->parameter_bytes() + layer_norms;
+  }
+  return bytes;
+}
+
+void MarianModel::EnableProfiling(bool on) {
+  absl::MutexLock lock(&mu_);
+  profiling_ = on;
+  ctx_.EnableProfiling(on);
+}
+
+DecoderProfile MarianModel::profile() {
+  absl::MutexLock lock(&mu_);
+  return profile_;
+}
+
+void MarianModel::ResetProfile() {
+  absl::MutexLock lock(&mu_);
+  profile_ = DecoderProfile();
+  ctx_.ResetProfile();
 }
 
 absl::Status MarianModel::Encode(absl::Span<const int32_t> ids,
@@ -432,6 +501,11 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
   const float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   absl::MutexLock lock(&mu_);
+  DecoderProfile& prof = profile_;
+  const double matmul_before = ctx_.profile().matmul_seconds;
+  ScopedTimer step_timer(profiling_ ? &prof.step_seconds : nullptr);
+  double* linear_time = profiling_ ? &prof.linear_seconds : nullptr;
+  double* attention_time = profiling_ ? &prof.attention_seconds : nullptr;
   DecoderScratch& s = dec_;
   s.x.Resize({m, d});
   s.tmp.Resize({m, d});
@@ -456,35 +530,63 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
     DecoderLayer& layer = decoder_layers_[l];
     // Causal self-attention: append this step's K/V, attend over positions [0,
     // position].
-    layer.self_qkv->Forward(x, m, s.qkv.data());
-    for (int64_t r = 0; r < n; ++r) {
-      const DecoderRow& row = rows[r];
-      const float* qkv = s.qkv.data() + r * 3 * d;
-      float* keys = cache->keys(row.cache_slot, static_cast<int>(l));
-      float* values = cache->values(row.cache_slot, static_cast<int>(l));
-      std::memcpy(keys + row.position * d, qkv + d, d * sizeof(float));
-      std::memcpy(values + row.position * d, qkv + 2 * d, d * sizeof(float));
-      AttendRow(qkv, keys, values, d, row.position + 1, heads, head_dim, scale,
-                s.probs.data(), s.ctx.data() + r * d);
+    {
+      ScopedTimer t(linear_time);
+      layer.self_qkv->Forward(x, m, s.qkv.data());
     }
-    layer.self_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    {
+      ScopedTimer t(attention_time);
+      for (int64_t r = 0; r < n; ++r) {
+        const DecoderRow& row = rows[r];
+        const float* qkv = s.qkv.data() + r * 3 * d;
+        float* keys = cache->keys(row.cache_slot, static_cast<int>(l));
+        float* values = cache->values(row.cache_slot, static_cast<int>(l));
+        std::memcpy(keys + row.position * d, qkv + d, d * sizeof(float));
+        std::memcpy(values + row.position * d, qkv + 2 * d, d * sizeof(float));
+        AttendRow(qkv, keys, values, d, row.position + 1, heads, head_dim,
+                  scale, s.probs.data(), s.ctx.data() + r * d);
+      }
+    }
+    {
+      ScopedTimer t(linear_time);
+      layer.self_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    }
     layer.self_ln->Forward(s.tmp.data(), m, x);
     // Cross-attention over the row's source sentence.
-    layer.cross_q->Forward(x, m, s.q.data());
-    for (int64_t r = 0; r < n; ++r) {
-      const Tensor& kv = rows[r].cross->layers[l];
-      AttendRow(s.q.data() + r * d, kv.data(), kv.data() + d, 2 * d,
-                rows[r].cross->length, heads, head_dim, scale, s.probs.data(),
-                s.ctx.data() + r * d);
+    {
+      ScopedTimer t(linear_time);
+      layer.cross_q->Forward(x, m, s.q.data());
     }
-    layer.cross_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    {
+      ScopedTimer t(attention_time);
+      for (int64_t r = 0; r < n; ++r) {
+        const Tensor& kv = rows[r].cross->layers[l];
+        AttendRow(s.q.data() + r * d, kv.data(), kv.data() + d, 2 * d,
+                  rows[r].cross->length, heads, head_dim, scale, s.probs.data(),
+                  s.ctx.data() + r * d);
+      }
+    }
+    {
+      ScopedTimer t(linear_time);
+      layer.cross_out->Forward(s.ctx.data(), m, s.tmp.data(), x);
+    }
     layer.cross_ln->Forward(s.tmp.data(), m, x);
     // Feed-forward.
-    layer.fc1->Forward(x, m, s.ffn.data());
-    layer.fc2->Forward(s.ffn.data(), m, s.tmp.data(), x);
+    {
+      ScopedTimer t(linear_time);
+      layer.fc1->Forward(x, m, s.ffn.data());
+      layer.fc2->Forward(s.ffn.data(), m, s.tmp.data(), x);
+    }
     layer.ffn_ln->Forward(s.tmp.data(), m, x);
   }
-  lm_head_->Forward(x, m, logits->data());
+  {
+    ScopedTimer t(linear_time);
+    lm_head_->Forward(x, m, logits->data());
+  }
+  if (profiling_) {
+    ++prof.steps;
+    prof.matmul_seconds += ctx_.profile().matmul_seconds - matmul_before;
+  }
 }
 
 }  // namespace attnserve

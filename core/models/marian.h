@@ -33,18 +33,42 @@ struct WeightSource {
       read;
 };
 
-// Hugging Face MarianMTModel (transformers 4.57 modeling_marian.py), fp32
-// inference: post-LN encoder and decoder, scaled embeddings + static sinusoidal
-// positions, tied LM head plus final_logits_bias. The decoder runs one step for
-// many independent rows at once (different sentences, source lengths and
-// decoded lengths): projections, FFN and logits are batched matmuls over all
-// rows; attention runs per row over its own cache. Thread-safe (calls are
-// serialised: the oneDNN context and scratch buffers are shared).
+// Which matmuls of a Marian model run in a reduced precision (the others stay
+// f32). Attention scores / softmax, LayerNorm, embeddings and the KV caches
+// are f32 in every precision.
+struct MarianPrecisionPlan {
+  DType dtype = DType::kFloat32;
+  bool encoder = true;     // encoder attention and FFN projections
+  bool ffn_output = true;  // fc2 of every layer (its input is the activation)
+  bool cross_kv = true;    // decoder cross-attention K/V (once per source)
+  bool lm_head = true;     // output projection (tied embeddings), the largest
+  // The plan LoadOptions::dtype selects (chosen by measured greedy agreement
+  // with f32, see marian.cc).
+  static MarianPrecisionPlan For(DType dtype);
+};
+
+// Time spent per part of the decoder steps (benchmarks), collected when
+// enabled.
+struct DecoderProfile {
+  int64_t steps = 0;
+  double step_seconds = 0;       // all of DecoderStep
+  double linear_seconds = 0;     // Linear::Forward (matmul + int8 quantize)
+  double matmul_seconds = 0;     // inside oneDNN matmul primitives
+  double attention_seconds = 0;  // KV append + per-row attention
+};
+
+// Hugging Face MarianMTModel (transformers 4.57 modeling_marian.py): post-LN
+// encoder and decoder, scaled embeddings + static sinusoidal positions, tied LM
+// head plus final_logits_bias. The decoder runs one step for many independent
+// rows at once (different sentences, source lengths and decoded lengths):
+// projections, FFN and logits are batched matmuls over all rows; attention runs
+// per row over its own cache. Thread-safe (calls are serialised: the oneDNN
+// context and scratch buffers are shared).
 class MarianModel {
  public:
   // config.json + model.safetensors of a Hugging Face folder.
-  // options: threads is honoured; dtype must be float32 (Unimplemented
-  // otherwise).
+  // options: threads and dtype are honoured (weights are converted once here;
+  // bfloat16 needs BFloat16MatmulSupported(), FailedPrecondition otherwise).
   static absl::StatusOr<std::unique_ptr<MarianModel>> Load(
       const std::string& folder, const LoadOptions& options = {});
   // Accepts keys with or without the "model." prefix; lm_head.weight,
@@ -53,11 +77,23 @@ class MarianModel {
   static absl::StatusOr<std::unique_ptr<MarianModel>> Create(
       const MarianConfig& config, const WeightSource& weights,
       const LoadOptions& options = {});
+  // As above with an explicit precision plan (measurements of what may stay
+  // f32); options.dtype is ignored.
+  static absl::StatusOr<std::unique_ptr<MarianModel>> Create(
+      const MarianConfig& config, const WeightSource& weights,
+      const LoadOptions& options, const MarianPrecisionPlan& plan);
 
   const MarianConfig& config() const { return config_; }
-  // Bytes of weights a decoder step reads (decoder layers minus cross K/V + LM
-  // head).
+  const MarianPrecisionPlan& precision() const { return plan_; }
+  // Bytes of weights a decoder step reads, in their stored precision (decoder
+  // layers minus cross K/V, plus the LM head; int8 includes the per-channel
+  // scales).
   int64_t decoder_step_weight_bytes() const;
+
+  // Decoder step profiling (benchmarks); adds a clock read per op when on.
+  void EnableProfiling(bool on);
+  DecoderProfile profile();
+  void ResetProfile();
 
   // Encoder over a right-padded batch: ids [batch, len], lengths[b] real tokens
   // (>= 1). out: [batch·len, d_model]. hidden_states (optional): HF
@@ -112,8 +148,12 @@ class MarianModel {
     std::vector<float> probs;
   };
 
-  MarianModel(const MarianConfig& config, int threads)
-      : config_(config), ctx_(threads) {}
+  MarianModel(const MarianConfig& config, int threads,
+              const MarianPrecisionPlan& plan)
+      : config_(config), plan_(plan), ctx_(threads) {}
+  // Linear options of a projection in this model's plan.
+  Linear::Options LinearOptions(Activation act, bool residual,
+                                bool reduced) const;
   absl::Status Build(const WeightSource& weights);
   absl::Status BuildEncoderLayer(const WeightSource& w,
                                  const std::string& prefix,
@@ -124,6 +164,7 @@ class MarianModel {
   void EmbedDecoderRows(absl::Span<const DecoderRow> rows, float* x) const;
 
   MarianConfig config_;
+  MarianPrecisionPlan plan_;
   float embed_scale_ = 1.0f;
   DnnlContext ctx_;
   std::shared_ptr<const Tensor> encoder_embed_, decoder_embed_;
@@ -137,6 +178,8 @@ class MarianModel {
   Tensor encoder_tmp_ ABSL_GUARDED_BY(mu_), encoder_ffn_ ABSL_GUARDED_BY(mu_),
       encoder_mask_ ABSL_GUARDED_BY(mu_), cross_tmp_ ABSL_GUARDED_BY(mu_);
   DecoderScratch dec_ ABSL_GUARDED_BY(mu_);
+  bool profiling_ ABSL_GUARDED_BY(mu_) = false;
+  DecoderProfile profile_ ABSL_GUARDED_BY(mu_);
 };
 
 // Row count the decoder's matmuls run at for `rows` real rows: 1, 2, 4, then

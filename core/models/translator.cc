@@ -112,7 +112,7 @@ class MarianTranslator : public Translator {
     return out;
   }
 
-  DType dtype() const override { return DType::kFloat32; }
+  DType dtype() const override { return model_->precision().dtype; }
 
  private:
   std::unique_ptr<MarianTokenizer> tokenizer_;
@@ -124,11 +124,6 @@ class MarianTranslator : public Translator {
 
 absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
     const std::string& folder, const LoadOptions& options) {
-  if (options.dtype != DType::kFloat32) {
-    return absl::UnimplementedError(absl::StrCat(
-        folder, ": Marian translators run in float32 only (requested ",
-        DTypeToString(options.dtype), "); load with dtype float32"));
-  }
   auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
   if (!config_json.ok()) return config_json.status();
   auto config = ParseMarianConfig(*config_json);

@@ -177,6 +177,20 @@ void Linear::Forward(const float* x, int64_t rows, float* y,
   e.args.Execute(e.prim, ctx_);
 }
 
+int64_t Linear::parameter_bytes() const {
+  const int64_t n = in_ * out_;
+  int64_t bytes = bias_ ? out_ * static_cast<int64_t>(sizeof(float)) : 0;
+  switch (options_.precision) {
+    case DType::kInt8:
+      return bytes + n + 2 * out_ * static_cast<int64_t>(sizeof(float));
+    case DType::kBFloat16:
+      return bytes + 2 * n;
+    case DType::kFloat32:
+      break;
+  }
+  return bytes + n * static_cast<int64_t>(sizeof(float));
+}
+
 std::string Linear::ImplInfo(int64_t rows) { return Get(rows).impl; }
 
 }  // namespace attnserve

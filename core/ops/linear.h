@@ -49,6 +49,9 @@ class Linear {
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
   DType precision() const { return options_.precision; }
+  // Bytes of parameters one Forward reads: the weight in its stored type
+  // (int8: plus the per-channel scales and corrections) and the bias.
+  int64_t parameter_bytes() const;
 
   // x: [rows,in], y: [rows,out], residual: [rows,out]. Neither x nor residual
   // may alias y (the matmul writes y before the residual post-op reads it).
