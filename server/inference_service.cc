@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/time/clock.h"
 #include "server/call_record.h"
 #include "server/encode_call.h"
 #include "server/model_calls.h"
@@ -51,6 +52,17 @@ class RefusedStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 absl::Status InferenceService::Admit(grpc::CallbackServerContext& context,
                                      const grpc::ByteBuffer& bytes,
                                      google::protobuf::Message* request) const {
+  // gRPC runs a raw (ByteBuffer) handler even when the call ended before its
+  // request message arrived, with no buffer at all; parsed, that would be an
+  // empty request and count as NOT_FOUND for model "".
+  if (!bytes.Valid()) {
+    if (CallDeadline(context.deadline()) <= absl::Now()) {
+      return absl::DeadlineExceededError(
+          "the call's deadline passed before its request message arrived");
+    }
+    return absl::CancelledError(
+        "the call ended before its request message arrived");
+  }
   if (absl::Status s = service_.Authenticate(context); !s.ok()) return s;
   return ParseRequest(bytes, request);
 }
