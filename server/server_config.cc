@@ -30,6 +30,22 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string error_;
 };
 
+// The fewest tokens a model input can hold: BERT needs [CLS] and [SEP] around
+// any text, Marian at least one token and </s>.
+constexpr uint32_t kMinMaxInputTokens = 2;
+
+absl::Status ValidateLimits(const v1::ModelConfig& model) {
+  const uint32_t max_input_tokens = model.limits().max_input_tokens();
+  if (max_input_tokens != 0 && max_input_tokens < kMinMaxInputTokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", model.name(), "': limits.max_input_tokens is ",
+        max_input_tokens, "; it must be at least ", kMinMaxInputTokens,
+        " (the special tokens: [CLS] and [SEP] for BERT, a token and </s> "
+        "for Marian) or 0 for the model's own maximum"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ServerConfig> ReadServerConfigFile(const std::string& path) {
@@ -117,6 +133,7 @@ absl::Status ValidateServerConfig(const v1::ServerConfig& config) {
           absl::StrCat("model name '", model.name(),
                        "' is configured twice; names must be unique"));
     }
+    if (absl::Status s = ValidateLimits(model); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -49,6 +49,23 @@ TEST(ServerConfigTest, RejectsDuplicateAndEmptyNames) {
               HasSubstr("configured twice"));
 }
 
+TEST(ServerConfigTest, MaxInputTokensMustHoldTheSpecialTokens) {
+  v1::ServerConfig config;
+  v1::ModelConfig* model = config.add_model();
+  model->set_name("enc");
+  model->set_path("/m/enc");
+  model->mutable_limits()->set_max_input_tokens(1);
+  const absl::Status status = ValidateServerConfig(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("model 'enc'"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("limits.max_input_tokens is 1; it must be at least 2"));
+  model->mutable_limits()->set_max_input_tokens(2);
+  EXPECT_TRUE(ValidateServerConfig(config).ok());
+  model->mutable_limits()->set_max_input_tokens(0);  // the model's own maximum
+  EXPECT_TRUE(ValidateServerConfig(config).ok());
+}
+
 TEST(ServerConfigTest, ConfigFileErrorsNameFileAndLine) {
   const std::string path = ::testing::TempDir() + "/attnserve_bad_config.txtpb";
   std::ofstream(path) << "model { name: \"a\" }\nmodel { nme: \"b\" }\n";
