@@ -1,7 +1,6 @@
 #include "core/models/bert.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -302,7 +301,7 @@ absl::Status BertModel::ReadLengths(absl::Span<const int32_t> ids,
   for (int b = 0; b < batch; ++b) {
     const int32_t* m = mask.data() + static_cast<size_t>(b) * len;
     const int n_real = static_cast<int>(std::find(m, m + len, 0) - m);
-    if (std::find(m + n_real, m + len, 1) != m + len) {
+    if (std::any_of(m + n_real, m + len, [](int32_t v) { return v != 0; })) {
       return absl::InvalidArgumentError(absl::StrCat(
           "BERT input: attention mask row ", b,
           " is not right-padded (need 1s for the tokens, then 0s)"));

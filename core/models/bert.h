@@ -98,7 +98,7 @@ class BertModel {
   BertModel(const BertConfig& config, BertWeights weights,
             const LoadOptions& options);
   absl::Status CheckIds(absl::Span<const int32_t> ids) const;
-  // Sequence lengths from a right-padded [batch, len] mask into lengths_.
+  // seqs_ = the real tokens of each row of a right-padded [batch, len] batch.
   absl::Status ReadLengths(absl::Span<const int32_t> ids,
                            absl::Span<const int32_t> mask, int batch, int len);
   void Embed(absl::Span<const absl::Span<const int32_t>> seqs,
