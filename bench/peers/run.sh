@@ -11,6 +11,9 @@
 #   PEERS_THREADS="2 1" thread counts (default "2 1", quick "2")
 #   PEERS_REPS=N       timed calls per case (default 5, quick 2)
 #   RENDER_ONLY=1      re-render README.md from last_run/ without running
+#   OMP_WAIT_POLICY    PASSIVE unless set (as bench/run.sh: spinning barriers
+#                      crawl on a shared machine); applied to every engine
+#                      (ONNX Runtime: session.intra_op.allow_spinning=0).
 # The venv (bench/peers/.venv-peers) is made by setup-venv.sh when absent.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +27,7 @@ quick="${PEERS_QUICK:-0}"
 [[ "$quick" == 0 ]] && quick=""
 threads="${PEERS_THREADS:-$([[ -n "$quick" ]] && echo 2 || echo "2 1")}"
 python="$venv/bin/python"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 if [[ -z "${RENDER_ONLY:-}" ]]; then
   PEERS_VENV="$venv" "$here/setup-venv.sh"

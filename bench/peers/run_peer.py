@@ -120,6 +120,11 @@ class OrtEngine:
             o.intra_op_num_threads = self.threads
             o.inter_op_num_threads = 1
             o.execution_mode = self.ort.ExecutionMode.ORT_SEQUENTIAL
+            if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+                # The same wait policy as the OpenMP engines (ORT's own
+                # thread pool does not read OMP_WAIT_POLICY).
+                o.add_session_config_entry(
+                    "session.intra_op.allow_spinning", "0")
             self.sessions[key] = self.ort.InferenceSession(
                 path, o, providers=["CPUExecutionProvider"])
         session = self.sessions[key]
