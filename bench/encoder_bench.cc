@@ -114,9 +114,40 @@ std::vector<int> RaggedLengths(int count) {
   return lengths;
 }
 
+// A batch of texts of the given lengths, run the way SentenceEncoder::Embed
+// runs it: ForwardPacked (no padding) + mean pooling, normalized.
+class TextBatch {
+ public:
+  TextBatch(BertModel* model, const std::vector<int>& lengths)
+      : model_(model), texts_(lengths.size()) {
+    const int len = *std::max_element(lengths.begin(), lengths.end());
+    for (size_t b = 0; b < lengths.size(); ++b) {
+      for (int t = 0; t < lengths[b]; ++t)
+        texts_[b].push_back(1000 + ((b * len + t) * 7919) % 20000);
+      real_tokens_ += lengths[b];
+    }
+    seqs_.assign(texts_.begin(), texts_.end());
+  }
+
+  absl::Status Embed() {
+    absl::Status s = model_->ForwardPacked(seqs_, &layout_, &hidden_);
+    PoolPackedRows(hidden_, layout_, Pooling::kMean, true, &pooled_);
+    return s;
+  }
+  int64_t real_tokens() const { return real_tokens_; }
+
+ private:
+  BertModel* model_;
+  std::vector<std::vector<int32_t>> texts_;
+  std::vector<absl::Span<const int32_t>> seqs_;
+  int64_t real_tokens_ = 0;
+  PackedLayout layout_;
+  Tensor hidden_;
+  std::vector<std::vector<float>> pooled_;
+};
+
 // Runs `model` on a batch of the given lengths with `threads` compute threads
-// the way SentenceEncoder::Embed does (ForwardPacked + pooling, no padding)
-// and reports the counters described at the top.
+// (TextBatch) and reports the counters described at the top.
 void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
                 const std::vector<int>& lengths) {
   std::string error;
@@ -127,24 +158,11 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   }
   const int batch = static_cast<int>(lengths.size());
   const int len = *std::max_element(lengths.begin(), lengths.end());
-  std::vector<std::vector<int32_t>> texts(batch);
-  int64_t real_tokens = 0;
-  for (int b = 0; b < batch; ++b) {
-    for (int t = 0; t < lengths[b]; ++t)
-      texts[b].push_back(1000 + ((b * len + t) * 7919) % 20000);
-    real_tokens += lengths[b];
-  }
-  const std::vector<absl::Span<const int32_t>> seqs(texts.begin(), texts.end());
+  TextBatch texts(model, lengths);
+  const int64_t real_tokens = texts.real_tokens();
   DnnlContext* ctx = model->context();
   ctx->set_threads(threads);
-  PackedLayout layout;
-  Tensor hidden;
-  std::vector<std::vector<float>> pooled;
-  auto forward = [&] {
-    absl::Status s = model->ForwardPacked(seqs, &layout, &hidden);
-    PoolPackedRows(hidden, layout, Pooling::kMean, true, &pooled);
-    return s;
-  };
+  auto forward = [&] { return texts.Embed(); };
   if (!forward().ok()) state.SkipWithError("forward failed");  // warm-up
   ctx->EnableProfiling(true);
   ctx->ResetProfile();
@@ -203,13 +221,58 @@ void BM_EncoderRagged(benchmark::State& state) {
   RunEncoder(state, kMiniLm, DTypeArg(state.range(0)), state.range(1),
              RaggedLengths(32));
 }
-void BM_EncoderUniformOfRagged(benchmark::State& state) {
+std::vector<int> UniformOfRagged() {
   const std::vector<int> ragged = RaggedLengths(32);
   int64_t total = 0;
   for (int l : ragged) total += l;
-  const int mean = static_cast<int>((total + 31) / 32);
+  return std::vector<int>(32, static_cast<int>((total + 31) / 32));
+}
+void BM_EncoderUniformOfRagged(benchmark::State& state) {
   RunEncoder(state, kMiniLm, DTypeArg(state.range(0)), state.range(1),
-             std::vector<int>(32, mean));
+             UniformOfRagged());
+}
+
+// The two batches above alternating in one loop (order swapped every
+// iteration), so the drifting load of a shared machine hits both alike:
+// ratio = ragged real tokens/s over uniform real tokens/s (wall time),
+// cpu_ratio the same per process CPU second.
+void BM_EncoderRaggedOverUniform(benchmark::State& state) {
+  std::string error;
+  BertModel* model = Model(kMiniLm, DTypeArg(state.range(0)), &error);
+  if (model == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  model->context()->set_threads(state.range(1));
+  TextBatch batches[2] = {{model, RaggedLengths(32)},
+                          {model, UniformOfRagged()}};
+  double wall[2] = {0, 0}, cpu[2] = {0, 0};
+  auto timed = [&](int i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = ProcessCpuSeconds();
+    benchmark::DoNotOptimize(batches[i].Embed());
+    cpu[i] += ProcessCpuSeconds() - c0;
+    wall[i] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+  };
+  for (TextBatch& b : batches) {  // warm-up
+    if (!b.Embed().ok()) state.SkipWithError("forward failed");
+  }
+  int64_t n = 0;
+  for (auto _ : state) {
+    const int first = static_cast<int>(n++ % 2);
+    timed(first);
+    timed(1 - first);
+  }
+  auto rate = [&](int i, const double* seconds) {
+    return n * batches[i].real_tokens() / seconds[i];
+  };
+  state.counters["ratio"] = rate(0, wall) / rate(1, wall);
+  state.counters["cpu_ratio"] = rate(0, cpu) / rate(1, cpu);
+  state.counters["ragged_tokens/s"] = rate(0, wall);
+  state.counters["uniform_tokens/s"] = rate(1, wall);
+  state.counters["threads"] = state.range(1);
 }
 
 // The oneDNN [2048]^3 matmul peak of each precision and thread count.
@@ -264,6 +327,11 @@ BENCHMARK(BM_EncoderUniformOfRagged)
     ->ArgsProduct({{kF32, kInt8}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
+BENCHMARK(BM_EncoderRaggedOverUniform)
+    ->ArgNames({"dtype", "threads"})
+    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
 
 }  // namespace
 }  // namespace attnserve::bench
