@@ -152,9 +152,13 @@ def optimize_onnx(path, out_dir, config):
 
 
 def quantize_onnx(path, out_dir):
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     out = os.path.join(out_dir, "model.opt.int8.onnx")
-    quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+    # DefaultTensorType: shape inference cannot type the outputs of the
+    # optimizer's contrib ops (Attention, SkipLayerNormalization, ...).
+    quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return out
 
 
