@@ -171,22 +171,27 @@ def main():
     rag = {}
     for b in benches:
         kind, args = parse_name(b["name"])
-        if kind in ("BM_EncoderRagged", "BM_EncoderUniformOfRagged") and not b.get("error_occurred"):
+        if kind in ("BM_EncoderRagged", "BM_EncoderUniformOfRagged",
+                    "BM_EncoderRaggedOverUniform") and not b.get("error_occurred"):
             rag[(kind, DTYPES[args["dtype"]], args["threads"])] = b
     rows = []
     for (kind, dt, th), b in sorted(rag.items()):
         if kind != "BM_EncoderRagged":
             continue
         u = rag.get(("BM_EncoderUniformOfRagged", dt, th))
+        p = rag.get(("BM_EncoderRaggedOverUniform", dt, th))
         rows.append([dt, th, f"{ms(b):.1f}", f"{b['tokens/s']:.0f}", f"{100 * b['pad_avoided']:.0f}%" if "pad_avoided" in b else "-",
                      f"{ms(u):.1f}" if u else "-", f"{u['tokens/s']:.0f}" if u else "-",
-                     f"{b['tokens/s'] / u['tokens/s']:.2f}" if u else "-"])
+                     f"{b['tokens/s'] / u['tokens/s']:.2f}" if u else "-",
+                     f"{p['ratio']:.2f} ({p['cpu_ratio']:.2f})" if p else "-"])
     w("\n## Ragged vs uniform batch (MiniLM-L6, 32 texts, log-normal 4-128 tokens, packed without padding)\n\n")
     w("tokens/s counts real tokens only; the uniform batch has the same real tokens at the mean length. "
       "Both run the packed encoder SentenceEncoder::Embed uses; 'padding avoided' is the share of "
-      "the ragged batch that padding to its longest text would add.\n\n")
+      "the ragged batch that padding to its longest text would add. 'paired' is "
+      "BM_EncoderRaggedOverUniform: both batches alternating in one loop, so a drifting machine "
+      "load hits both alike (wall-time ratio, per-CPU-second ratio in parentheses).\n\n")
     w(table(["dtype", "threads", "ragged ms", "ragged tokens/s", "padding avoided", "uniform ms",
-             "uniform tokens/s", "ragged / uniform"], rows))
+             "uniform tokens/s", "ragged / uniform", "paired ragged / uniform"], rows))
 
     rows = []
     for b in benches:
