@@ -137,9 +137,12 @@ void Linear::ForwardInt8(Entry& e, const float* x, int64_t rows, float* y,
   }
   QuantizeRowsU8(x, rows, in_, levels_.activation_max, source_u8_.data(),
                  row_scales_.data(), row_zero_points_.data());
-  e.args.Set(DNNL_ARG_SRC, source_u8_.data());
-  e.args.Set(DNNL_ARG_DST, y);
-  e.args.Execute(e.prim, ctx_);
+  if (!Int8RowsTimesWeights(source_u8_.data(), rows, weight_s8_.data(), out_,
+                            in_, levels_, y)) {
+    e.args.Set(DNNL_ARG_SRC, source_u8_.data());
+    e.args.Set(DNNL_ARG_DST, y);
+    e.args.Execute(e.prim, ctx_);
+  }
   const bool act = options_.activation != Activation::kNone;
   DequantizeRows(y, rows, out_, row_scales_.data(), row_zero_points_.data(),
                  weight_scales_.data(), weight_corrections_.data(),

@@ -1,5 +1,7 @@
 #include "core/ops/quantize.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -83,6 +85,62 @@ Int8Levels ChooseInt8Levels() {
                     isa == I::avx512_core_bf16 || isa == I::avx512_core_amx;
   if (vnni) return {127, 255};
   return {63, 255};
+}
+
+namespace {
+
+// Σ_k x[k]·w[k] over `in` values for up to 4 rows of x (row stride `in`)
+// against one weight row.
+__attribute__((target("avx2"))) void DotRowsAvx2(const uint8_t* x, int64_t rows,
+                                                 const int8_t* w, int64_t in,
+                                                 int32_t* acc) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256(), _mm256_setzero_si256()};
+  int64_t k = 0;
+  for (; k + 32 <= in; k += 32) {
+    const __m256i wv =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+    for (int64_t r = 0; r < rows; ++r) {
+      const __m256i xv =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + r * in + k));
+      const __m256i pairs = _mm256_maddubs_epi16(xv, wv);
+      sum[r] = _mm256_add_epi32(sum[r], _mm256_madd_epi16(pairs, ones));
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    __m128i v = _mm_add_epi32(_mm256_castsi256_si128(sum[r]),
+                              _mm256_extracti128_si256(sum[r], 1));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    int32_t total = _mm_cvtsi128_si32(v);
+    for (int64_t j = k; j < in; ++j)
+      total += static_cast<int32_t>(x[r * in + j]) * w[j];
+    acc[r] = total;
+  }
+}
+
+bool HaveAvx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+
+}  // namespace
+
+bool Int8RowsTimesWeights(const uint8_t* x, int64_t rows, const int8_t* w,
+                          int64_t out, int64_t in, Int8Levels levels,
+                          float* y) {
+  if (!HaveAvx2() || rows < 1 || rows > 4 ||
+      2 * levels.weight_max * levels.activation_max > 32767) {
+    return false;
+  }
+  int32_t acc[4];
+  for (int64_t c = 0; c < out; ++c) {
+    DotRowsAvx2(x, rows, w + c * in, in, acc);
+    for (int64_t r = 0; r < rows; ++r)
+      y[r * out + c] = static_cast<float>(acc[r]);
+  }
+  return true;
 }
 
 uint16_t FloatToBf16(float x) {

@@ -52,6 +52,18 @@ struct Int8Levels {
 };
 Int8Levels ChooseInt8Levels();
 
+// The integer products of a few u8 rows with an s8 weight stored [out, in]
+// row-major (PyTorch layout): y[r,c] = Σ_k x[r,k]·w[c,k] as f32, the same
+// values oneDNN's u8 x s8 matmul yields (AVX2 vpmaddubsw + vpmaddwd, exact
+// while no pair of products exceeds int16: requires levels.weight_max ·
+// levels.activation_max · 2 <= 32767). A matrix-vector kernel streaming
+// each weight row once: oneDNN 2.6's int8 gemm repacks the whole weight on
+// every call, which for one decoder row costs several times the weight read.
+// Returns false (and does nothing) without AVX2 or when levels could
+// saturate; the caller then uses the matmul.
+bool Int8RowsTimesWeights(const uint8_t* x, int64_t rows, const int8_t* w,
+                          int64_t out, int64_t in, Int8Levels levels, float* y);
+
 // f32 -> bf16 (round to nearest even; NaN kept NaN).
 uint16_t FloatToBf16(float x);
 void ConvertToBf16(const float* x, int64_t n, uint16_t* out);
