@@ -5,7 +5,13 @@
 #   bench/run.sh [BUILD_DIR]        (default: build-perf, then build)
 #   BENCH_FILTER=regex bench/run.sh (subset; the README then lists only it)
 #   OMP_WAIT_POLICY is PASSIVE unless set (see README: spinning barriers).
-# A PNG of the batch sweep is drawn when gnuplot or matplotlib is available.
+#   SERVING=0 bench/run.sh          (leave out the serving benchmark)
+#   SERVING_QUICK=1 bench/run.sh    (short serving phases; see serving.sh)
+# Then bench/serving.sh (attnserve-server under attnserve-loadgen vs the core
+# in process) writes last_run/serving.json; bench/render_serving.py appends
+# its sections to the README and draws the PNGs (batch sweep per precision,
+# 1 vs 2 threads) with matplotlib from the bench venv (.venv-bench, made on
+# first use by bench/bench_venv.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -45,22 +51,27 @@ python3 "$here/render_readme.py" --json "$out/bench.json" \
   --active-json "$out/active.json" \
   > "$here/README.md"
 
-png="$here/batch_sweep.png"
-if command -v gnuplot > /dev/null && [[ -s "$out/sweep.csv" ]]; then
-  gnuplot <<GP
-set terminal png size 800,500
-set output "$png"
-set datafile separator ","
-set xlabel "batch size (32 tokens)"; set ylabel "tokens/s"; set y2label "latency ms"
-set logscale x 2; set y2tics
-plot "$out/sweep.csv" using 1:2 with linespoints title "f32 tokens/s", \
-     "" using 1:4 with linespoints title "int8 tokens/s", \
-     "" using 1:3 axes x1y2 with linespoints title "f32 ms", \
-     "" using 1:5 axes x1y2 with linespoints title "int8 ms"
-GP
-elif python3 -c "import matplotlib" 2> /dev/null; then
-  python3 "$here/render_readme.py" --plot "$out/sweep.csv" "$png"
-else
-  echo "no gnuplot/matplotlib: skipping $png" >&2
+if [[ -z "${RENDER_ONLY:-}" && "${SERVING:-1}" != 0 ]]; then
+  "$here/serving.sh" "$build" ||
+    echo "bench/serving.sh failed: the README has no serving sections" >&2
 fi
+
+source "$here/bench_venv.sh"
+pngs=()
+if py="$(bench_python)"; then
+  [[ -s "$out/sweep.csv" ]] &&
+    "$py" "$here/render_serving.py" --plot-sweep "$out/sweep.csv" "$here"
+  [[ -s "$out/bench.json" ]] &&
+    "$py" "$here/render_serving.py" --plot-threads "$out/bench.json" \
+      "$here/thread_scaling.png"
+  for p in batch_sweep_f32.png batch_sweep_int8.png thread_scaling.png; do
+    [[ -s "$here/$p" ]] && pngs+=(--png "$p")
+  done
+else
+  echo "no matplotlib: skipping the PNGs" >&2
+fi
+serving_json=()
+[[ -s "$out/serving.json" ]] && serving_json=(--json "$out/serving.json")
+python3 "$here/render_serving.py" "${serving_json[@]}" "${pngs[@]}" \
+  >> "$here/README.md"
 echo "wrote $here/README.md" >&2

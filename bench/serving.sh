@@ -10,7 +10,7 @@
 # bench/work/) and each precision (float32, int8, bfloat16):
 #   1. start-up: attnserve-server on 127.0.0.1 (free ports), time from exec to
 #      the log's "SERVING" line (health is set SERVING just before it), then a
-#      gRPC health check;
+#      gRPC health check; also the CPU seconds the server used until then;
 #   2. saturation: attnserve-loadgen closed loop, CONCURRENCY clients, one
 #      fixed text (~32 tokens) per call: texts/s, p50/p99; the server's
 #      VmRSS (sampled) and VmHWM, and the batches it formed (/metrics);
@@ -38,6 +38,10 @@ if [[ -z "$build" ]]; then
   done
 fi
 bin="${build:-$root/build}/bin"
+out="$here/last_run"
+json="$out/serving.json"
+mkdir -p "$out"
+rm -f "$json"  # no stale figures when this run fails
 for b in attnserve-server attnserve-loadgen attnserve-client attnserve-bench; do
   [[ -x "$bin/$b" ]] || {
     echo "serving: $bin/$b missing; build it: ninja -C <build> $b" >&2
@@ -51,18 +55,16 @@ dtypes="${SERVING_DTYPES:-float32 int8 bfloat16}"
 threads="${SERVING_THREADS:-$(nproc)}"
 concurrency="${SERVING_CONCURRENCY:-32}"
 batch="${SERVING_BATCH:-32}"
-out="$here/last_run"
 work="$here/work"
 run="$work/run"
-json="$out/serving.json"
 collect="python3 $here/serving_collect.py"
-mkdir -p "$out" "$run"
-rm -f "$json"
+mkdir -p "$run"
 
 # One text of 30 word pieces: 32 tokens with [CLS] and [SEP] (the in-process
 # benchmark reports the count it tokenized to).
 text="the quick brown fox jumps over the lazy dog while the children watch \
-from the small wooden bridge near the old mill by the river at dusk"
+from the small wooden bridge near the old mill by the river at dusk with \
+their dog"
 printf '%s\n' "$text" > "$work/text.txt"
 
 model_dir() {
@@ -100,7 +102,10 @@ source "$here/bench_venv.sh"
 server_pid=""
 sampler_pid=""
 stop_server() {
-  [[ -n $sampler_pid ]] && kill "$sampler_pid" 2> /dev/null && wait "$sampler_pid" 2> /dev/null
+  if [[ -n $sampler_pid ]]; then
+    kill "$sampler_pid" 2> /dev/null || true
+    wait "$sampler_pid" 2> /dev/null || true
+  fi
   sampler_pid=""
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2> /dev/null; then
     kill -TERM "$server_pid"
@@ -122,7 +127,7 @@ start_server() {
   cat > "$run/models.txtpb" << EOF
 model { name: "$name" path: "$(model_dir "$name")" batching { max_batch_size: $batch } }
 EOF
-  port="" metrics_port="" startup_s="" serve_error=""
+  port="" metrics_port="" startup_s="" startup_cpu_s="" serve_error=""
   local t0=$EPOCHREALTIME
   "$bin/attnserve-server" --config="$run/models.txtpb" --dtype="$dtype" \
     --host=127.0.0.1 --port=0 --metrics_address=127.0.0.1 --metrics_port=0 \
@@ -132,6 +137,7 @@ EOF
   while ((SECONDS < deadline)); do
     if grep -q "SERVING with" "$log"; then
       startup_s=$(python3 -c "print(round($EPOCHREALTIME - $t0, 3))")
+      startup_cpu_s=$(cpu_seconds)
       break
     fi
     kill -0 "$server_pid" 2> /dev/null || break
@@ -149,6 +155,14 @@ EOF
     serve_error="log says SERVING but the health check does not"
     return 1
   fi
+}
+
+# CPU seconds (user + system) the server has used: the start-up's own cost,
+# which other processes' load does not stretch as it does the wall time.
+cpu_seconds() {
+  local f
+  f=$(sed 's/.*) //' "/proc/$server_pid/stat")
+  awk -v t="$(getconf CLK_TCK)" '{print ($12 + $13) / t}' <<< "$f"
 }
 
 # Samples the server's VmRSS every 0.2 s into $1 (KiB, the maximum seen).
@@ -178,14 +192,15 @@ inprocess_json() {  # model -> prints {dtype: {...}}
   local model=$1 min_time=5
   [[ $quick == 1 ]] && min_time=1
   ATTNSERVE_BENCH_MODEL_DIR="$(model_dir "$model")" \
-    ATTNSERVE_BENCH_TEXT="$text" ATTNSERVE_BENCH_BATCHES="$batch" \
+    ATTNSERVE_BENCH_TEXT="$text" ATTNSERVE_BENCH_BATCHES="$batch,$((batch / 2))" \
     OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" \
     "$bin/attnserve-bench" \
-    --benchmark_filter="BM_InprocessEncode/dtype:(0|2)/threads:$threads/B:$batch\$" \
+    --benchmark_filter="BM_InprocessEncode/dtype:(0|2)/threads:$threads/B:($batch|$((batch / 2)))/" \
     --benchmark_min_time="$min_time" --benchmark_format=json \
     --benchmark_out_format=json --benchmark_out="$run/inprocess-$model.json" \
     > /dev/null
-  $collect inprocess "$run/inprocess-$model.json" "$threads" "$batch"
+  $collect inprocess "$run/inprocess-$model.json" "$threads" "$batch" \
+    "$((batch / 2))"
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -213,11 +228,14 @@ for model in $models; do
     $collect metrics "$metrics_port" "$model" "$run/metrics0.json"
     sample_rss "$run/rss_max" &
     sampler_pid=$!
+    cpu0=$(cpu_seconds)
     loadgen "$model" "$run/sat.json" "$secs"
+    sat_cpu_s=$(python3 -c "print(round($(cpu_seconds) - $cpu0, 3))")
     rss_hwm_kib=$(proc_kib VmHWM)
     rss_anon_kib=$(proc_kib RssAnon)
     rss_file_kib=$(proc_kib RssFile)
-    kill "$sampler_pid" 2> /dev/null && wait "$sampler_pid" 2> /dev/null
+    kill "$sampler_pid" 2> /dev/null || true
+    wait "$sampler_pid" 2> /dev/null || true
     sampler_pid=""
     $collect metrics "$metrics_port" "$model" "$run/metrics1.json"
     rate=$(python3 -c "import json; print(json.load(open('$run/sat.json'))['throughput']['ok_per_s'] / 2)")
@@ -225,10 +243,11 @@ for model in $models; do
     $collect metrics "$metrics_port" "$model" "$run/metrics2.json"
     stop_server
     $collect case "$json" model="$model" dtype="$dtype" folder="\"$dir\"" \
-      startup_s="$startup_s" weight_bytes="$weights" file_bytes="$file_bytes" \
+      startup_s="$startup_s" startup_cpu_s="$startup_cpu_s" weight_bytes="$weights" file_bytes="$file_bytes" \
       rss_idle_kib="$rss_idle_kib" rss_max_kib="$(cat "$run/rss_max" 2> /dev/null || echo 0)" \
       rss_hwm_kib="$rss_hwm_kib" rss_anon_kib="$rss_anon_kib" rss_file_kib="$rss_file_kib" \
-      saturation="@$run/sat.json" half="@$run/half.json" half_rate="$rate" \
+      saturation="@$run/sat.json" sat_cpu_s="$sat_cpu_s" \
+      half="@$run/half.json" half_rate="$rate" \
       metrics_before_sat="@$run/metrics0.json" metrics_after_sat="@$run/metrics1.json" \
       metrics_after_half="@$run/metrics2.json" \
       inprocess="$(python3 -c "import json,sys; print(json.dumps(json.loads(sys.argv[1]).get('$dtype')))" "$inproc")"

@@ -2,7 +2,8 @@
 
     serving_collect.py metrics PORT MODEL OUT.json   scrape the server's /metrics
     serving_collect.py weights FOLDER DTYPE          weight bytes after conversion
-    serving_collect.py inprocess BENCH.json THREADS BATCH  in-process texts/s
+    serving_collect.py inprocess BENCH.json THREADS BATCH HALF_BATCH
+                                                    in-process texts/s
     serving_collect.py case OUT.json KEY=VALUE|KEY=@FILE.json ...
         append one case (a model served in one precision) to OUT.json
     serving_collect.py meta OUT.json KEY=VALUE ...   set top-level keys
@@ -63,9 +64,9 @@ def weight_bytes(folder, dtype):
     return total
 
 
-def inprocess(bench_json, threads, batch):
+def inprocess(bench_json, threads, batch, half_batch):
     """texts/s of each BM_InprocessEncode case with these threads and batch,
-    by dtype name."""
+    by dtype name (with `half_batch`: the same at that batch size)."""
     names = {"0": "float32", "1": "bfloat16", "2": "int8"}
     out = {}
     for b in json.load(open(bench_json))["benchmarks"]:
@@ -73,16 +74,24 @@ def inprocess(bench_json, threads, batch):
                      b["name"])
         if not m or b.get("run_type") == "aggregate":
             continue
-        if int(m.group(2)) != threads or int(m.group(3)) != batch:
+        if int(m.group(2)) != threads:
             continue
-        out[names[m.group(1)]] = {
+        if int(m.group(3)) == half_batch:
+            out.setdefault(names[m.group(1)], {})["half_batch"] = {
+                "batch": half_batch, "texts_per_s": b.get("texts/s"),
+                "ms_per_batch": b.get("real_time")}
+            continue
+        if int(m.group(3)) != batch:
+            continue
+        out.setdefault(names[m.group(1)], {}).update({
             "texts_per_s": b.get("texts/s"),
             "tokens_per_s": b.get("tokens/s"),
             "tokens_per_text": b.get("tokens_per_text"),
             "ms_per_batch": b.get("real_time"),
+            "cpu_ms_per_batch": b.get("cpu_time"),
             "load_s": b.get("load_s"),
             "error": b.get("error_message"),
-        }
+        })
     return out
 
 
@@ -103,7 +112,8 @@ def main(argv):
     elif cmd == "weights":
         print(weight_bytes(argv[2], argv[3]))
     elif cmd == "inprocess":
-        print(json.dumps(inprocess(argv[2], int(argv[3]), int(argv[4]))))
+        print(json.dumps(inprocess(argv[2], int(argv[3]), int(argv[4]),
+                                   int(argv[5]))))
     elif cmd in ("case", "meta"):
         out = Path(argv[2])
         doc = json.load(open(out)) if out.is_file() else {"cases": []}
