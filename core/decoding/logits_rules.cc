@@ -66,6 +66,15 @@ void LogSoftmax(const float* x, float* out, int n) {
   for (int i = 0; i < n; ++i) out[i] = x[i] - max - log_sum;
 }
 
+float LogSoftmaxAt(const float* x, int n, int index) {
+  float max = kNegInf;
+  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - max));
+  const float log_sum = static_cast<float>(std::log(sum));
+  return x[index] - max - log_sum;
+}
+
 int Argmax(const float* x, int n) {
   int best = 0;
   for (int i = 1; i < n; ++i) {

@@ -44,6 +44,8 @@ class LogitsRules {
 // out[i] = x[i] - max - log(Σ exp(x - max)) (torch.log_softmax); out may alias
 // x.
 void LogSoftmax(const float* x, float* out, int n);
+// LogSoftmax(x)[index] without writing the other entries (same arithmetic).
+float LogSoftmaxAt(const float* x, int n, int index);
 // Index of the first maximum (torch.argmax).
 int Argmax(const float* x, int n);
 

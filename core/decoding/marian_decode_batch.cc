@@ -157,16 +157,16 @@ std::vector<int32_t> MarianDecodeBatch::Prefix(
 }
 
 DecodeBatch::Event MarianDecodeBatch::AdvanceGreedy(Sequence* s,
-                                                    const float* logits) {
+                                                    float* logits) {
   // HF _sample with do_sample=False: argmax of the processed logits. The score
   // is our own (HF returns none): the log-probability of the choice under the
-  // processed distribution.
-  work_.assign(logits, logits + vocab_);
+  // processed distribution. The rules edit this step's logits row in place
+  // (it is not read again) and only the chosen entry of the log-softmax is
+  // computed.
   const bool last = s->generated + 1 == s->options.max_new_tokens;
-  rules_.Apply(Prefix(s->tokens), last, work_.data(), vocab_);
-  const int token = Argmax(work_.data(), vocab_);
-  LogSoftmax(work_.data(), work_.data(), vocab_);
-  s->score += work_[token];
+  rules_.Apply(Prefix(s->tokens), last, logits, vocab_);
+  const int token = Argmax(logits, vocab_);
+  s->score += LogSoftmaxAt(logits, vocab_, token);
   s->tokens.push_back(token);
   ++s->generated;
   Event event;
@@ -246,7 +246,7 @@ absl::StatusOr<std::vector<DecodeBatch::Event>> MarianDecodeBatch::Step() {
   std::vector<std::unique_ptr<Sequence>> still_active;
   for (auto& s : active_) {
     const int n = RowsThisStep(*s);
-    const float* logits = logits_.data() + row * vocab_;
+    float* logits = logits_.data() + row * vocab_;
     row += n;
     Event event = s->beam ? AdvanceBeam(s.get(), logits, n)
                           : AdvanceGreedy(s.get(), logits);

@@ -57,7 +57,7 @@ class MarianDecodeBatch : public DecodeBatch {
   int RowsThisStep(const Sequence& s) const;
   void AppendRows(const Sequence& s,
                   std::vector<MarianModel::DecoderRow>* rows) const;
-  Event AdvanceGreedy(Sequence* s, const float* logits);
+  Event AdvanceGreedy(Sequence* s, float* logits);
   Event AdvanceBeam(Sequence* s, const float* logits, int rows);
   void ReorderSlots(Sequence* s, const std::vector<int>& source_beams);
   void Release(Sequence* s);

@@ -4,6 +4,23 @@
 #include <cmath>
 
 namespace attnserve {
+namespace {
+
+// Σ a[j]·b[j] with 8 independent partial sums, so the compiler vectorises it
+// (a single running sum is a serial dependency chain it may not reorder).
+float Dot(const float* a, const float* b, int n) {
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int i = 0; i < 8; ++i) partial[i] += a[j + i] * b[j + i];
+  }
+  float dot = 0;
+  for (; j < n; ++j) dot += a[j] * b[j];
+  for (int i = 0; i < 8; ++i) dot += partial[i];
+  return dot;
+}
+
+}  // namespace
 
 void AttendRow(const float* q, const float* keys, const float* values,
                int64_t ld, int length, int heads, int head_dim, float scale,
@@ -12,10 +29,7 @@ void AttendRow(const float* q, const float* keys, const float* values,
     const float* qh = q + h * head_dim;
     float max = -INFINITY;
     for (int t = 0; t < length; ++t) {
-      const float* k = keys + t * ld + h * head_dim;
-      float dot = 0;
-      for (int j = 0; j < head_dim; ++j) dot += qh[j] * k[j];
-      scratch[t] = dot * scale;
+      scratch[t] = Dot(qh, keys + t * ld + h * head_dim, head_dim) * scale;
       max = std::max(max, scratch[t]);
     }
     float sum = 0;

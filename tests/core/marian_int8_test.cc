@@ -16,6 +16,7 @@
 #include "core/models/marian.h"
 #include "core/models/marian_config.h"
 #include "core/models/translator.h"
+#include "core/ops/linear.h"
 #include "core/ops/quantize.h"
 #include "core/tokenizers/sentencepiece.h"
 #include "gtest/gtest.h"
@@ -89,6 +90,34 @@ int CountEqual(const Outputs& a, const Outputs& b) {
   int same = 0;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) same += a[i] == b[i];
   return same;
+}
+
+// Decoder rows (1..4) take the int8 matrix-vector kernel, larger batches
+// oneDNN's matmul: each row is quantized on its own, so both must give
+// bit-identical rows (the agreement below then holds for any batch size).
+TEST(Int8LinearTest, FewRowsKernelMatchesMatmulBitForBit) {
+  DnnlContext ctx;
+  constexpr int64_t kOut = 300, kIn = 200, kMatmulRows = 8;  // in % 32 != 0
+  Tensor w({kOut, kIn}), b({kOut}), x({kMatmulRows, kIn}),
+      residual({kMatmulRows, kOut});
+  uint32_t state = 12345;
+  auto next = [&state] {  // small deterministic pseudo-random values
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / (1u << 24) - 0.5f;
+  };
+  for (Tensor* t : {&w, &b, &x, &residual})
+    for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = next();
+  for (Activation act : {Activation::kNone, Activation::kSwish}) {
+    Linear lin(&ctx, w, b, {act, true, DType::kInt8});
+    Tensor all({kMatmulRows, kOut});
+    lin.Forward(x.data(), kMatmulRows, all.data(), residual.data());
+    for (int64_t rows = 1; rows <= 4; ++rows) {
+      Tensor few({rows, kOut});
+      lin.Forward(x.data(), rows, few.data(), residual.data());
+      for (int64_t i = 0; i < rows * kOut; ++i)
+        ASSERT_EQ(few[i], all[i]) << "rows " << rows << " element " << i;
+    }
+  }
 }
 
 class MarianReducedPrecisionTest : public ::testing::Test {
