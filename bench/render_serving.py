@@ -177,6 +177,15 @@ def half_load_section(doc):
     return lines + [""]
 
 
+def mapped(case):
+    if case.get("dtype") != "float32":
+        return "n/a"
+    file_bytes = (case.get("rss_file_kib") or 0) * 1024
+    if file_bytes >= 0.5 * (case.get("weight_bytes") or 0):
+        return "yes"
+    return "**no** (copied into RssAnon)"
+
+
 def memory_section(doc):
     lines = [
         "### Memory under load",
@@ -190,9 +199,13 @@ def memory_section(doc):
         "included. RssAnon / RssFile split the resident memory at the end "
         "of the load (file-backed pages are those of a memory-mapped file).",
         "",
+        "`weights mapped` = the resident file-backed pages cover at least "
+        "half the f32 weight bytes (float32 only: int8 converts, so its "
+        "weights are anonymous memory by construction).",
+        "",
         "| model | dtype | safetensors MB | weight MB | max VmRSS MB | VmHWM "
-        "MB | RssAnon MB | RssFile MB | bound MB | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "MB | RssAnon MB | RssFile MB | weights mapped | bound MB | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in served(doc):
         w = c.get("weight_bytes") or 0
@@ -204,6 +217,7 @@ def memory_section(doc):
             f"{fmt(rss, 0)} | {fmt((c.get('rss_hwm_kib') or 0) * 1024 / MB, 0)}"
             f" | {fmt((c.get('rss_anon_kib') or 0) * 1024 / MB, 0)} | "
             f"{fmt((c.get('rss_file_kib') or 0) * 1024 / MB, 0)} | "
+            f"{mapped(c)} | "
             f"{fmt(bound, 0)} | {verdict(None if not rss else rss <= bound)} |")
     return lines + [""]
 

@@ -135,6 +135,7 @@ EOF
   server_pid=$!
   local deadline=$((SECONDS + 300))
   while ((SECONDS < deadline)); do
+    grep -q "NOT_SERVING" "$log" && break  # a model failed to load
     if grep -q "SERVING with" "$log"; then
       startup_s=$(python3 -c "print(round($EPOCHREALTIME - $t0, 3))")
       startup_cpu_s=$(cpu_seconds)

@@ -46,8 +46,10 @@ def safetensors_header(path):
 def weight_bytes(folder, dtype):
     """Bytes of the weights the encoder holds: every tensor it loads in f32,
     except that int8 keeps the encoder layers' matmul weights as s8 with one
-    f32 scale per output channel (core/dtype.h). The pooler and position_ids
-    are not loaded."""
+    f32 scale per output channel (core/dtype.h) -- all but the FFN output
+    projection (`output.dense`), which int8 keeps in f32
+    (core/layers/encoder_layer.cc). The pooler and position_ids are not
+    loaded."""
     total = 0
     for name, e in safetensors_header(Path(folder) / "model.safetensors").items():
         if name == "__metadata__" or "pooler" in name or "position_ids" in name:
@@ -56,7 +58,8 @@ def weight_bytes(folder, dtype):
         for d in e["shape"]:
             n *= d
         is_matmul = (".layer." in name and name.endswith(".weight")
-                     and len(e["shape"]) == 2)
+                     and len(e["shape"]) == 2
+                     and not re.search(r"\.layer\.\d+\.output\.dense\.", name))
         if dtype == "int8" and is_matmul:
             total += n + 4 * e["shape"][0]
         else:
