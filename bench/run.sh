@@ -49,7 +49,7 @@ python3 "$here/render_readme.py" --json "$out/bench.json" \
   --lscpu "$out/lscpu.txt" --load "$load_before" --load "$load_after" \
   --omp-wait-policy "$OMP_WAIT_POLICY" --csv "$out/sweep.csv" \
   --active-json "$out/active.json" \
-  > "$here/README.md"
+  > "$out/README.md.new"
 
 if [[ -z "${RENDER_ONLY:-}" && "${SERVING:-1}" != 0 ]]; then
   "$here/serving.sh" "$build" ||
@@ -73,5 +73,7 @@ fi
 serving_json=()
 [[ -s "$out/serving.json" ]] && serving_json=(--json "$out/serving.json")
 python3 "$here/render_serving.py" "${serving_json[@]}" "${pngs[@]}" \
-  >> "$here/README.md"
+  >> "$out/README.md.new"
+# Replaced only when every renderer succeeded (set -e stops before).
+mv "$out/README.md.new" "$here/README.md"
 echo "wrote $here/README.md" >&2
