@@ -10,7 +10,8 @@
 # bench/work/) and each precision (float32, int8, bfloat16):
 #   1. start-up: attnserve-server on 127.0.0.1 (free ports), time from exec to
 #      the log's "SERVING" line (health is set SERVING just before it), then a
-#      gRPC health check; also the CPU seconds the server used until then;
+#      gRPC health check; also the CPU seconds the server used until then and
+#      the seconds its threads waited for a CPU held by other processes;
 #   2. saturation: attnserve-loadgen closed loop, CONCURRENCY clients, one
 #      fixed text (~32 tokens) per call: texts/s, p50/p99; the server's
 #      VmRSS (sampled) and VmHWM, and the batches it formed (/metrics);
@@ -127,7 +128,8 @@ start_server() {
   cat > "$run/models.txtpb" << EOF
 model { name: "$name" path: "$(model_dir "$name")" batching { max_batch_size: $batch } }
 EOF
-  port="" metrics_port="" startup_s="" startup_cpu_s="" serve_error=""
+  port="" metrics_port="" startup_s="" startup_cpu_s="" startup_runq_s=""
+  serve_error=""
   local t0=$EPOCHREALTIME
   "$bin/attnserve-server" --config="$run/models.txtpb" --dtype="$dtype" \
     --host=127.0.0.1 --port=0 --metrics_address=127.0.0.1 --metrics_port=0 \
@@ -139,6 +141,7 @@ EOF
     if grep -q "SERVING with" "$log"; then
       startup_s=$(python3 -c "print(round($EPOCHREALTIME - $t0, 3))")
       startup_cpu_s=$(cpu_seconds)
+      startup_runq_s=$(runqueue_seconds)
       break
     fi
     kill -0 "$server_pid" 2> /dev/null || break
@@ -164,6 +167,14 @@ cpu_seconds() {
   local f
   f=$(sed 's/.*) //' "/proc/$server_pid/stat")
   awk -v t="$(getconf CLK_TCK)" '{print ($12 + $13) / t}' <<< "$f"
+}
+
+# Seconds the server's threads spent runnable but waiting for a CPU (from
+# /proc/<pid>/task/*/schedstat): how much of the wall time other processes
+# took.
+runqueue_seconds() {
+  cat /proc/"$server_pid"/task/*/schedstat 2> /dev/null |
+    awk '{w += $2} END {print w / 1e9}'
 }
 
 # Samples the server's VmRSS every 0.2 s into $1 (KiB, the maximum seen).
@@ -244,7 +255,8 @@ for model in $models; do
     $collect metrics "$metrics_port" "$model" "$run/metrics2.json"
     stop_server
     $collect case "$json" model="$model" dtype="$dtype" folder="\"$dir\"" \
-      startup_s="$startup_s" startup_cpu_s="$startup_cpu_s" weight_bytes="$weights" file_bytes="$file_bytes" \
+      startup_s="$startup_s" startup_cpu_s="$startup_cpu_s" \
+      startup_runq_s="$startup_runq_s" weight_bytes="$weights" file_bytes="$file_bytes" \
       rss_idle_kib="$rss_idle_kib" rss_max_kib="$(cat "$run/rss_max" 2> /dev/null || echo 0)" \
       rss_hwm_kib="$rss_hwm_kib" rss_anon_kib="$rss_anon_kib" rss_file_kib="$rss_file_kib" \
       saturation="@$run/sat.json" sat_cpu_s="$sat_cpu_s" \
