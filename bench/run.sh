@@ -11,7 +11,9 @@
 # in process) writes last_run/serving.json; bench/render_serving.py appends
 # its sections to the README and draws the PNGs (batch sweep per precision,
 # 1 vs 2 threads) with matplotlib from the bench venv (.venv-bench, made on
-# first use by bench/bench_venv.sh).
+# first use by bench/bench_venv.sh). The serving benchmark needs the servers'
+# binaries in the same build dir:
+#   ninja -C BUILD attnserve-bench attnserve-server attnserve-loadgen attnserve-client
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
