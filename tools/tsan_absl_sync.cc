@@ -15,8 +15,10 @@
 // Build: g++ -std=c++20 -O1 -fPIC -shared -fsanitize=thread -o X.so this.cc
 // -ldl
 #include <dlfcn.h>
+#include <link.h>
 #include <sanitizer/tsan_interface.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -78,6 +80,33 @@ class Outermost {
   const bool outer_;
 };
 
+// Whether `pc` lies in the main program (the instrumented test or server
+// executable) rather than in a shared library such as libgrpc.
+bool InMainProgram(const void* pc) {
+  struct Range {
+    uintptr_t begin = UINTPTR_MAX, end = 0;
+  };
+  static const Range main_program = [] {
+    Range range;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+          auto* r = static_cast<Range*>(data);
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+            if (ph.p_type != PT_LOAD) continue;
+            const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+            if (begin < r->begin) r->begin = begin;
+            if (begin + ph.p_memsz > r->end) r->end = begin + ph.p_memsz;
+          }
+          return 1;  // the first module is the main program
+        },
+        &range);
+    return range;
+  }();
+  const auto p = reinterpret_cast<uintptr_t>(pc);
+  return p >= main_program.begin && p < main_program.end;
+}
+
 // The Notification's flag; HasBeenNotified() is inline in our instrumented
 // code and acquires from this address.
 const void* NotifiedFlag(const absl::Notification* n) {
@@ -92,7 +121,12 @@ ABSL_NAMESPACE_BEGIN
 Mutex::~Mutex() {
   const Outermost outer;
   static auto real = Real<void (*)(Mutex*)>("5MutexD2Ev");
-  if (outer) __tsan_mutex_destroy(this, 0);
+  // TSan checks a destroy against the last lock like a write. Only our code's
+  // destroys are annotated: gRPC destroys its mutexes after hand-offs through
+  // its uninstrumented refcounts, which TSan cannot see (seen: ~SubchannelNode,
+  // event-engine ThreadPool). Their memory is reset by the free interceptor.
+  if (outer && InMainProgram(__builtin_return_address(0)))
+    __tsan_mutex_destroy(this, 0);
   real(this);
 }
 
