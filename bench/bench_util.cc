@@ -1,9 +1,15 @@
 #include "bench/bench_util.h"
 
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -101,6 +107,60 @@ MatmulPeak OneDnnMatmulPeak(DType dtype, int threads, int64_t n) {
   }
   probe->ctx.EnableProfiling(false);
   return p;
+}
+
+namespace {
+
+// Sums 64-bit words with 4 independent accumulators (integer adds vectorise,
+// so the loop is bound by the loads).
+uint64_t SumWords(const uint64_t* p, int64_t n) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a += p[i];
+    b += p[i + 1];
+    c += p[i + 2];
+    d += p[i + 3];
+  }
+  for (; i < n; ++i) a += p[i];
+  return a + b + c + d;
+}
+
+}  // namespace
+
+double ReadBandwidth(int64_t bytes, int threads, int reps) {
+  threads = std::max(threads, 1);
+  static auto* buffers =
+      new std::map<int64_t, std::unique_ptr<uint64_t[]>>();  // grows only
+  const int64_t words = std::max<int64_t>(bytes / 8, threads);
+  auto& buf = (*buffers)[words];
+  if (!buf) {
+    buf.reset(new uint64_t[words]);
+    for (int64_t i = 0; i < words; ++i) buf[i] = static_cast<uint64_t>(i);
+  }
+  double best = 0;
+  std::vector<uint64_t> sums(threads);
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    const int64_t share = (words + threads - 1) / threads;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        const int64_t begin = std::min(words, t * share);
+        const int64_t end = std::min(words, begin + share);
+        sums[t] = SumWords(buf.get() + begin, end - begin);
+      });
+    }
+    for (std::thread& th : pool) th.join();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    best = std::max(best, static_cast<double>(words * 8) / s);
+  }
+  uint64_t total = 0;
+  for (uint64_t v : sums) total += v;
+  benchmark::DoNotOptimize(total);  // the reads are not optimised away
+  return best;
 }
 
 }  // namespace attnserve::bench

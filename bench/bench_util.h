@@ -34,6 +34,12 @@ struct MatmulPeak {
 MatmulPeak OneDnnMatmulPeak(DType dtype = DType::kFloat32, int threads = 0,
                             int64_t n = 1024);
 
+// Read bandwidth (bytes per second, best of `reps`) of a buffer of `bytes`
+// read once per pass by `threads` threads (each a contiguous share), as a
+// matmul streams its weight. The buffer is allocated and touched once per
+// (bytes, threads) and kept.
+double ReadBandwidth(int64_t bytes, int threads, int reps = 5);
+
 // Process CPU time in seconds (CLOCK_PROCESS_CPUTIME_ID).
 double ProcessCpuSeconds();
 

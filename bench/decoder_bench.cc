@@ -1,14 +1,25 @@
-// Translation decoding throughput at the opus-mt-en-de shape (6+6 layers,
-// d_model 512, 8 heads, FFN 2048, vocab 58101) with random weights: greedy
-// batch 1 / 16 and beam 4 batch 1, source length 32, exactly 64 new tokens
-// (</s> disabled through final_logits_bias so no row stops early; the 64th
-// token is the forced </s>). For batch 1, the memory-bandwidth bound: decoder
-// weight bytes read per step / memcpy bandwidth measured in the same run.
+// Translation decoding at the opus-mt-en-de shape (6+6 layers, d_model 512,
+// 8 heads, FFN 2048, vocab 58101) with random weights, per precision (f32,
+// bf16 where oneDNN has a fast kernel, int8): greedy batch 1 / 16 and beam 4
+// batch 1, source length 32, exactly 64 new tokens (</s> disabled through
+// final_logits_bias so no row stops early; the 64th token is the forced </s>).
+// Limits measured in the same run, next to each case:
+//   greedy batch 1: the memory-bandwidth bound, decoder weight bytes read per
+//     step (in the precision's storage) / read bandwidth of a buffer of that
+//     size with the model's threads;
+//   batch 16, beam 4: achieved GFLOP/s (useful FLOPs: real rows, encoder
+//     included) as a fraction of the same precision's oneDNN matmul peak.
+// Per-step shares from the model's profile: Linear (matmul incl. int8
+// quantization), attention (KV append + per-row attention), the rest of the
+// decoder step (embeddings, LayerNorm), and the overhead outside the model
+// (logits rules, argmax / top-k, beam bookkeeping, KV-cache reorder,
+// allocation).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -16,6 +27,8 @@
 #include "core/decoding/logits_rules.h"
 #include "core/decoding/marian_decode_batch.h"
 #include "core/models/marian.h"
+#include "core/ops/compute_threads.h"
+#include "core/ops/quantize.h"
 
 namespace attnserve::bench {
 namespace {
@@ -63,46 +76,57 @@ WeightSource RandomWeights(const MarianConfig& c) {
   return w;
 }
 
-MarianModel& Model() {
-  static MarianModel* model = [] {
-    auto m = MarianModel::Create(OpusMtShape(), RandomWeights(OpusMtShape()));
-    if (!m.ok()) {
-      std::fprintf(stderr, "%s\n", m.status().ToString().c_str());
-      std::abort();
+// The model of each precision, created on first use (bf16: null where the
+// CPU has no fast kernel, *error says why).
+MarianModel* Model(DType dtype, std::string* error) {
+  static auto* models = new std::map<DType, std::unique_ptr<MarianModel>>();
+  static auto* errors = new std::map<DType, std::string>();
+  if (!models->count(dtype)) {
+    LoadOptions o;
+    o.dtype = dtype;
+    auto m =
+        MarianModel::Create(OpusMtShape(), RandomWeights(OpusMtShape()), o);
+    if (m.ok()) {
+      (*models)[dtype] = *std::move(m);
+    } else {
+      (*models)[dtype] = nullptr;
+      (*errors)[dtype] = std::string(m.status().message());
     }
-    return m->release();
-  }();
-  return *model;
+  }
+  *error = (*errors)[dtype];
+  return (*models)[dtype].get();
 }
 
-// memcpy bandwidth of a 1 GiB buffer (bytes copied per second, best of 3),
-// measured once.
-double CopyBandwidth() {
-  static const double bw = [] {
-    const size_t bytes = size_t{1} << 30;
-    std::unique_ptr<char[]> a(new char[bytes]), b(new char[bytes]);
-    std::memset(a.get(), 1, bytes);
-    std::memset(b.get(), 2, bytes);
-    double best = 0;
-    for (int i = 0; i < 3; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::memcpy(b.get(), a.get(), bytes);
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count();
-      best = std::max(best, bytes / s);
-    }
-    benchmark::DoNotOptimize(b.get());
-    return best;
-  }();
-  return bw;
+// Useful FLOPs of one Translate(batch, beam): encoder and cross K/V over the
+// sources, then per step the decoder layers + LM head for every real row
+// (beam: 1 row at the first step) and its attention over the cache and source.
+double TranslateFlops(const MarianConfig& c, int batch, int beam) {
+  const double d = c.d_model, f = c.decoder_ffn_dim, s = kSourceLen;
+  const double enc = c.encoder_layers * (4 * d * d + 2 * d * f) * s +
+                     c.encoder_layers * 2 * s * s * d +
+                     c.decoder_layers * 2 * d * d * s;
+  double dec = 0;
+  for (int step = 0; step < kNewTokens; ++step) {
+    const int rows = step == 0 ? 1 : beam;
+    const double per_row =
+        c.decoder_layers * (6 * d * d + 2 * d * f + 2 * (step + 1 + s) * d) +
+        static_cast<double>(c.decoder_vocab_size) * d;
+    dec += rows * per_row;
+  }
+  return 2 * batch * (enc + dec);
 }
+
+struct TranslateTimes {
+  double total = 0;  // Add + every Step
+  double steps = 0;  // Step() calls only
+};
 
 // Translates `batch` random sources of kSourceLen ids with kNewTokens new
 // tokens each.
-void Translate(int batch, int beam) {
-  MarianModel& model = Model();
+TranslateTimes Translate(MarianModel& model, int batch, int beam) {
+  using Clock = std::chrono::steady_clock;
   const MarianConfig& c = model.config();
+  const auto t0 = Clock::now();
   MarianDecodeBatch decode(
       &model, c.decoder_start_token_id,
       LogitsRules({{c.pad_token_id}}, c.eos_token_id, {c.eos_token_id}));
@@ -121,45 +145,95 @@ void Translate(int batch, int beam) {
   const std::vector<GenerationOptions> opts(batch, o);
   if (!decode.Add(spans, opts).ok()) std::abort();
   int steps = 0;
+  TranslateTimes times;
+  const auto s0 = Clock::now();
   while (decode.num_sequences() > 0) {
     if (!decode.Step().ok()) std::abort();
     ++steps;
   }
+  const auto end = Clock::now();
   if (steps != kNewTokens) {
     std::fprintf(stderr, "expected %d steps, ran %d\n", kNewTokens, steps);
     std::abort();
   }
+  times.total = std::chrono::duration<double>(end - t0).count();
+  times.steps = std::chrono::duration<double>(end - s0).count();
+  return times;
 }
 
-void BM_Translate(benchmark::State& state, int batch, int beam) {
-  Translate(
-      batch,
-      beam);  // warm-up: creates the oneDNN primitives for these row counts
-  for (auto _ : state) Translate(batch, beam);
-  const double tokens = static_cast<double>(batch) * kNewTokens;
+// Args: batch, beam, dtype (0 f32, 1 bf16, 2 int8).
+void BM_Translate(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  const int beam = static_cast<int>(state.range(1));
+  const DType dtype = static_cast<DType>(state.range(2));
+  std::string error;
+  MarianModel* model = Model(dtype, &error);
+  if (model == nullptr) {
+    state.SkipWithError(("not available: " + error).c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  Translate(*model, batch, beam);  // warm-up: creates the oneDNN primitives
+  TranslateTimes sum;
+  model->ResetProfile();
+  model->EnableProfiling(true);
+  const double cpu0 = ProcessCpuSeconds();
+  for (auto _ : state) {
+    const TranslateTimes t = Translate(*model, batch, beam);
+    sum.total += t.total;
+    sum.steps += t.steps;
+  }
+  const double cpu = ProcessCpuSeconds() - cpu0;
+  model->EnableProfiling(false);
+  const DecoderProfile prof = model->profile();
+  const double iters = static_cast<double>(state.iterations());
+  const double step_s = sum.steps / iters / kNewTokens;
   state.counters["tokens/s"] =
-      benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(static_cast<double>(batch) * kNewTokens,
+                         benchmark::Counter::kIsIterationInvariantRate);
   state.counters["rows"] = batch * beam;
-  if (batch == 1) {
-    const double step_bytes =
-        static_cast<double>(Model().decoder_step_weight_bytes());
-    state.counters["weightMB/step"] = step_bytes / 1e6;
-    state.counters["copyGB/s"] = CopyBandwidth() / 1e9;
+  state.counters["step_ms"] = 1e3 * step_s;
+  // Shares of the Step() time (the model profile's clocks run inside it).
+  state.counters["linear_frac"] = prof.linear_seconds / sum.steps;
+  state.counters["matmul_frac"] = prof.matmul_seconds / sum.steps;
+  state.counters["attention_frac"] = prof.attention_seconds / sum.steps;
+  state.counters["model_other_frac"] =
+      (prof.step_seconds - prof.linear_seconds - prof.attention_seconds) /
+      sum.steps;
+  state.counters["overhead_frac"] = (sum.steps - prof.step_seconds) / sum.steps;
+  state.counters["cpu_per_wall"] = cpu / sum.total;
+  const double flops = TranslateFlops(model->config(), batch, beam);
+  state.counters["GFLOP/s"] = flops * iters / sum.total / 1e9;
+  const MatmulPeak peak = OneDnnMatmulPeak(dtype);
+  state.counters["peak_GFLOP/s"] = peak.gflops;
+  state.counters["peak_frac"] = flops * iters / sum.total / 1e9 / peak.gflops;
+  state.SetLabel(peak.impl);
+  if (batch == 1 && beam == 1) {
+    const double bytes =
+        static_cast<double>(model->decoder_step_weight_bytes());
+    const double bw = ReadBandwidth(model->decoder_step_weight_bytes(),
+                                    ComputeThreadsOfThisThread());
+    state.counters["weightMB/step"] = bytes / 1e6;
+    state.counters["readGB/s"] = bw / 1e9;
     // A step must read every decoder weight once: bytes / bandwidth bounds
-    // steps per second.
-    state.counters["bound_tokens/s"] = CopyBandwidth() / step_bytes;
+    // the step time.
+    state.counters["bound_step_ms"] = 1e3 * bytes / bw;
+    state.counters["bound_frac"] = bytes / bw / step_s;
   }
 }
 
-BENCHMARK_CAPTURE(BM_Translate, greedy_batch1, 1, 1)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(3)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Translate, greedy_batch16, 16, 1)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(2)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Translate, beam4_batch1, 1, 4)
+void DecoderCases(benchmark::internal::Benchmark* b) {
+  for (int dtype : {0, 2, 1}) {
+    b->Args({1, 1, dtype});
+    b->Args({16, 1, dtype});
+    b->Args({1, 4, dtype});
+  }
+}
+
+BENCHMARK(BM_Translate)
+    ->ArgNames({"B", "beam", "dtype"})
+    ->Apply(DecoderCases)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2)
     ->UseRealTime();
