@@ -243,7 +243,11 @@ def render(run_dir):
     reasons = {}
     for r in results:
         if "error" in r:
-            reasons.setdefault((r["engine_name"], r["precision"], r["error"]),
+            # attnserve names the folder first: drop it so one reason is
+            # listed once for every model.
+            error = re.sub(r"^(not available: )/?[\w./+-]+: ", r"\1",
+                           r["error"])
+            reasons.setdefault((r["engine_name"], r["precision"], error),
                                []).append(f"{r['label']} ({r['threads']}t)")
     if not reasons:
         w("Every engine ran every case.")
