@@ -3,11 +3,14 @@
 # (ctest), Python client tests, deployment-file validation, and the black-box acceptance checks
 # in ../shared/checks when that folder is present. Exit status is non-zero on any failure.
 #   tools/test.sh                       Release build in build/
-#   SANITIZE=address tools/test.sh      ASan+UBSan: every C++ test, build dir build-asan
+#   SANITIZE=address tools/test.sh      ASan+UBSan (+LSan): every C++ test, build dir build-asan
+#     (CI runs the short form tools/test.d/20-asan-short.sh: the same with ASAN_TESTS set to
+#     every tests/core test and the server tests that start no server process)
 #   SANITIZE=thread tools/test.sh       TSan: the concurrency-heavy tests, build dir build-tsan
 # Sanitizer runs build only the test targets (not bench/), use -O1 -g1 (compile time on shared
 # machines), run with OMP_NUM_THREADS=1 and skip BY NAME what cannot run under the sanitizer
-# (see the lists below). They do not run tools/test.d/* nor the acceptance checks.
+# (see the lists below); ctest runs only the tests of the executables built in that run. They do
+# not run tools/test.d/* nor the acceptance checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,18 +33,42 @@ marian_skips=(
   'ServerServingTest\.SigtermUnderLoadLosesNoAcceptedCallAndExitsZero'  # serves marian-tiny only
 )
 
+# ctest -R regex of the GoogleTest suites in the given test executables of build/bin (names
+# ending in _test; other targets are ignored): a build dir keeps the tests of every earlier run,
+# and ctest must run only those built now.
+suites_regex() {
+  local build=$1 t
+  shift
+  local -a suites=()
+  local listing
+  for t in "$@"; do
+    [[ "$t" == *_test ]] || continue
+    listing=$("$build/bin/$t" --gtest_list_tests) || { echo "$t --gtest_list_tests failed" >&2; return 1; }
+    suites+=($(awk '/^[^ ]/ { sub(/\.$/, "", $1); print $1 }' <<<"$listing"))
+  done
+  echo "^($(join "${suites[@]}"))\\."
+}
+
 # Sanitizer suite: configure + build the test targets, run ctest with sanitizer options.
 run_sanitized() {
   local mode=$1 build=$2
   local -a cmake_flags=(-DATTNSERVE_SANITIZE="$mode" "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1")
-  local -a targets skips=("${marian_skips[@]}")
+  local -a targets tests=() skips=("${marian_skips[@]}")
   export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # TSan cannot see libgomp's barriers
   if [ "$mode" = address ]; then
-    # Every test executable of tests/{core,server,client} plus the binaries they start.
-    targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
-    for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
-      targets+=("$(basename "$f" .cc)")
-    done
+    # Every test executable of tests/{core,server,client} plus the binaries they start;
+    # ASAN_TESTS="a_test b_test" builds and runs only those (CI short form), and names
+    # attnserve-server etc. too when a listed test starts it.
+    if [ -n "${ASAN_TESTS:-}" ]; then
+      targets=(attnserve_spm_shim)
+      read -ra tests <<<"$ASAN_TESTS"
+    else
+      targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
+      for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
+        tests+=("$(basename "$f" .cc)")
+      done
+    fi
+    targets+=("${tests[@]}")
     export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   else
@@ -65,7 +92,13 @@ run_sanitized() {
   cmake -S . -B "$build" -G Ninja "${cmake_flags[@]}" >/dev/null
   nice cmake --build "$build" -j "$jobs" --target "${targets[@]}"
   local -a ctest_args=(--test-dir "$build" --output-on-failure -j "$jobs" --timeout 900
-                       -E "$(join "${skips[@]}")")
+                       --no-tests=error -E "$(join "${skips[@]}")")
+  if [ ${#tests[@]} -gt 0 ]; then
+    local only_built
+    only_built=$(suites_regex "$build" "${tests[@]}")
+    ctest_args+=(-R "$only_built")
+    echo "== ctest ($mode): test executables: ${tests[*]}"
+  fi
   echo "== ctest ($mode): skipped by name: $(join "${skips[@]}")"
   ctest "${ctest_args[@]}"
 }
