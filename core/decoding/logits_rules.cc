@@ -57,21 +57,36 @@ void LogitsRules::Apply(absl::Span<const int32_t> prefix, bool last_step,
   if (last_step) ForceEos(scores, vocab);
 }
 
-void LogSoftmax(const float* x, float* out, int n) {
+namespace {
+
+// log Σ exp(x[i] - max) with the max: float exp (the 58101-entry vocab is
+// summed every step for every row, and the double exp was the largest cost
+// outside the model), summed in double with independent partial sums.
+float LogSumExpBelowMax(const float* x, int n, float* max_out) {
   float max = kNegInf;
   for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
-  double sum = 0;
-  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - max));
-  const float log_sum = static_cast<float>(std::log(sum));
+  double partial[4] = {0, 0, 0, 0};
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; ++j) partial[j] += std::exp(x[i + j] - max);
+  }
+  for (; i < n; ++i) partial[0] += std::exp(x[i] - max);
+  *max_out = max;
+  return static_cast<float>(
+      std::log((partial[0] + partial[1]) + (partial[2] + partial[3])));
+}
+
+}  // namespace
+
+void LogSoftmax(const float* x, float* out, int n) {
+  float max;
+  const float log_sum = LogSumExpBelowMax(x, n, &max);
   for (int i = 0; i < n; ++i) out[i] = x[i] - max - log_sum;
 }
 
 float LogSoftmaxAt(const float* x, int n, int index) {
-  float max = kNegInf;
-  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
-  double sum = 0;
-  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - max));
-  const float log_sum = static_cast<float>(std::log(sum));
+  float max;
+  const float log_sum = LogSumExpBelowMax(x, n, &max);
   return x[index] - max - log_sum;
 }
 
