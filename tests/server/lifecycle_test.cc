@@ -45,7 +45,10 @@ void ExpectGoldenEmbeddings(v1::Inference::Stub& stub,
   absl::StatusOr<std::map<std::string, std::vector<float>>> tensors =
       ReadF32Tensors(GoldenDir("bert-tiny") + "/tensors.safetensors");
   ASSERT_TRUE(tensors.ok()) << tensors.status();
-  for (const nlohmann::json& c : Cases("bert-tiny")["cases"]) {
+  // Held in a local: a range-for over Cases(...)["cases"] iterates a member of
+  // a temporary destroyed before the loop body runs (TSan: use-after-free).
+  const nlohmann::json cases = Cases("bert-tiny");
+  for (const nlohmann::json& c : cases["cases"]) {
     v1::EncodeRequest request;
     request.set_model(model);
     request.set_truncate(true);
