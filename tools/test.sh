@@ -6,7 +6,10 @@
 #   SANITIZE=address tools/test.sh      ASan+UBSan (+LSan): every C++ test, build dir build-asan
 #     (CI runs the short form tools/test.d/20-asan-short.sh: the same with ASAN_TESTS set to
 #     every tests/core test and the server tests that start no server process)
-#   SANITIZE=thread tools/test.sh       TSan: the concurrency-heavy tests, build dir build-tsan
+#   SANITIZE=thread tools/test.sh       TSan: every C++ test that can run without Marian (the
+#     scheduler via translate_scheduler_race_test), build dir build-tsan (CI runs the short
+#     form tools/test.d/25-tsan-short.sh: TSAN_TESTS= the batcher, scheduler race, server
+#     serving and loadgen tests)
 # Sanitizer runs build only the test targets (not bench/), use -O1 -g1 (compile time on shared
 # machines), run with OMP_NUM_THREADS=1 and skip BY NAME what cannot run under the sanitizer
 # (see the lists below); ctest runs only the tests of the executables built in that run. They do
@@ -31,6 +34,11 @@ marian_skips=(
   # prevents (tests/client's server helper instead leaves the translator out in these builds).
   'ServerE2eTest\.'
   'ServerServingTest\.SigtermUnderLoadLosesNoAcceptedCallAndExitsZero'  # serves marian-tiny only
+  # These serve marian-tiny next to bert-tiny and call Translate.
+  'LifecycleTest\.SigtermDuringMixedLoadLosesNoAcceptedCall'
+  'ReloadTest\.SighupUnderLoadDropsNoCallAndKeepsResults'
+  'SecurityTest\.InvalidUtf8IsInvalidArgumentNamingTheField'
+  'SecurityTest\.InvalidUtf8InTranslateStreamIsInvalidArgument'
 )
 
 # ctest -R regex of the GoogleTest suites in the given test executables of build/bin (names
@@ -72,11 +80,22 @@ run_sanitized() {
     export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   else
-    # The concurrency-heavy tests: batcher threads, concurrent tokenizers, the load generator,
-    # and the (TSan-built) server process under concurrent clients, loadgen and SIGTERM drain.
-    # translate_scheduler_test and server_e2e_test are left out: every case needs Marian.
-    targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen
-             wordpiece_test encode_batcher_test loadgen_test server_serving_test cli_e2e_test)
+    # Every test of tests/{core,server,client} (the (TSan-built) server process under
+    # concurrent clients, loadgen, reload and SIGTERM drain included) except those whose every
+    # case needs Marian; TSAN_TESTS="a_test b_test" builds and runs only those (CI short form).
+    # translate_scheduler_race_test drives the scheduler's queues with a test Translator.
+    targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
+    if [ -n "${TSAN_TESTS:-}" ]; then
+      read -ra tests <<<"$TSAN_TESTS"
+    else
+      for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
+        case "$(basename "$f" .cc)" in
+          translate_scheduler_test | server_e2e_test | translator_test) ;;
+          *) tests+=("$(basename "$f" .cc)") ;;
+        esac
+      done
+    fi
+    targets+=("${tests[@]}")
     # Debian's Abseil is not TSan-instrumented: tools/tsan_absl_sync.cc tells TSan what
     # absl::Mutex/CondVar/Notification do; linked ahead of libabsl into every executable.
     local annotations="$root/$build/lib/libtsan_absl_sync.so"
