@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz, clang + ASan + UBSan) and runs each for a bounded
-# time, after replaying its regression inputs (tests/fuzz/regressions/<target>/). Prints the
-# executions per target; exits non-zero when any input crashes (the reproducer is saved under
+# Builds the libFuzzer targets (tests/fuzz, clang) and runs each for a bounded time, after
+# replaying its regression inputs (tests/fuzz/regressions/<target>/). Prints the executions per
+# target; exits non-zero when any input crashes (the reproducer is saved under
 # <build>/fuzz-artifacts/<target>/ and its path printed).
 #   tools/fuzz.sh [seconds_per_target]          default 60
+# Two builds: ASan + UBSan (build-fuzz) runs every target that builds there; UBSan only
+# (-fsanitize=fuzzer,undefined, build-fuzz-ubsan) runs the targets that need the sentencepiece
+# shim, which is dlopen'ed with RTLD_DEEPBIND and ASan rejects that: marian_tokenizer, and the
+# request target again with marian-tiny loaded (under ASan it only covers the encoder).
 # Environment:
-#   FUZZ_BUILD_DIR=build-fuzz     the ASan fuzz build (configured here when missing)
-#   FUZZ_UBSAN=1                  also build build-fuzz-ubsan (UBSan only, no ASan) and run the
-#                                 targets that need the sentencepiece shim (RTLD_DEEPBIND, which
-#                                 ASan rejects): marian_tokenizer and the full request target
-#   FUZZ_TARGETS="a b"            only these targets (names without _fuzzer)
-#   JOBS=N                        build parallelism
+#   FUZZ_BUILD_DIR=build-fuzz              the ASan fuzz build (configured here when missing)
+#   FUZZ_UBSAN_BUILD_DIR=build-fuzz-ubsan  the UBSan-only fuzz build (configured when missing)
+#   FUZZ_UBSAN=0                           skip the UBSan-only build (marian_tokenizer not run)
+#   FUZZ_TARGETS="a b"                     only these targets (names without _fuzzer)
+#   JOBS=N                                 build parallelism
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,14 +24,30 @@ if ! command -v clang++ >/dev/null 2>&1; then
   exit 2
 fi
 
-# configure_and_build BUILD_DIR SANITIZE
+# configure_and_build BUILD_DIR SANITIZE [targets...]: builds the named fuzz targets, or every
+# target the configuration supports.
 configure_and_build() {
   local build=$1 sanitize=$2
+  shift 2
   if [ ! -f "$build/build.ninja" ]; then
     CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DATTNSERVE_FUZZ=ON \
       -DATTNSERVE_BUILD_TESTS=OFF -DATTNSERVE_SANITIZE="$sanitize" >/dev/null || return 1
   fi
-  cmake --build "$build" -j "$jobs" --target attnserve_fuzzers
+  local targets=(attnserve_fuzzers) name
+  if [ $# -gt 0 ]; then
+    targets=()
+    for name in "$@"; do targets+=("${name}_fuzzer"); done
+  elif [ -n "${FUZZ_TARGETS:-}" ]; then
+    # Only the wanted targets this configuration defines (marian_tokenizer is not one under ASan).
+    local defined
+    defined=$(ninja -C "$build" -t targets all 2>/dev/null | sed -n 's/^\([a-z_]*_fuzzer\): .*/\1/p')
+    targets=()
+    for name in $FUZZ_TARGETS; do
+      grep -qx "${name}_fuzzer" <<<"$defined" && targets+=("${name}_fuzzer")
+    done
+    [ ${#targets[@]} -gt 0 ] || return 0
+  fi
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
@@ -75,7 +94,15 @@ run_target() {
 run_build() {
   local build=$1 sanitize=$2
   shift 2
-  if ! configure_and_build "$build" "$sanitize"; then
+  if [ $# -gt 0 ] && [ -n "${FUZZ_TARGETS:-}" ]; then
+    local wanted=() name
+    for name in "$@"; do
+      [[ " $FUZZ_TARGETS " == *" $name "* ]] && wanted+=("$name")
+    done
+    [ ${#wanted[@]} -gt 0 ] || return 0
+    set -- "${wanted[@]}"
+  fi
+  if ! configure_and_build "$build" "$sanitize" "$@"; then
     echo "fuzz: building the fuzz targets in $build failed" >&2
     failed=1
     return
@@ -92,11 +119,11 @@ run_build() {
 }
 
 run_build "${FUZZ_BUILD_DIR:-build-fuzz}" address
-if [ "${FUZZ_UBSAN:-0}" = 1 ]; then
-  run_build build-fuzz-ubsan "" marian_tokenizer request
+if [ "${FUZZ_UBSAN:-1}" = 1 ]; then
+  run_build "${FUZZ_UBSAN_BUILD_DIR:-build-fuzz-ubsan}" "" marian_tokenizer request
 else
-  echo "fuzz: marian_tokenizer (sentencepiece shim, RTLD_DEEPBIND) is skipped under ASan;" \
-    "FUZZ_UBSAN=1 runs it in a UBSan-only build"
+  echo "fuzz: FUZZ_UBSAN=0: marian_tokenizer (sentencepiece shim, RTLD_DEEPBIND, not under" \
+    "ASan) is not run"
 fi
 
 echo "== fuzz summary (${seconds}s per target)"
