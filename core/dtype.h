@@ -10,8 +10,10 @@ namespace attnserve {
 //   kBFloat16: bf16 weights and activations in matmuls, f32 accumulation; needs
 //     a oneDNN bf16 matmul kernel (AVX-512 BF16 / AMX), refused otherwise.
 //   kInt8: matmul weights s8 (per output channel scales), activations u8
-//     quantized dynamically per tensor and call; attention scores, softmax,
-//     LayerNorm and embeddings stay f32.
+//     quantized dynamically per token (scale and zero point per row);
+//     attention scores, softmax, LayerNorm and embeddings stay f32, and each
+//     model keeps the matmuls its accuracy needs in f32 (BERT: the FFN output
+//     projection; see encoder_layer.cc and MarianPrecisionPlan).
 enum class DType { kFloat32, kBFloat16, kInt8 };
 
 // "float32", "bfloat16", "int8".
