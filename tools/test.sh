@@ -84,10 +84,12 @@ run_sanitized() {
     # concurrent clients, loadgen, reload and SIGTERM drain included) except those whose every
     # case needs Marian; TSAN_TESTS="a_test b_test" builds and runs only those (CI short form).
     # translate_scheduler_race_test drives the scheduler's queues with a test Translator.
-    targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
     if [ -n "${TSAN_TESTS:-}" ]; then
+      # Only the listed tests (no server/client binaries: list tests that start none).
+      targets=(attnserve_spm_shim)
       read -ra tests <<<"$TSAN_TESTS"
     else
+      targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
       for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
         case "$(basename "$f" .cc)" in
           translate_scheduler_test | server_e2e_test | translator_test) ;;
