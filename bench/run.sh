@@ -74,8 +74,21 @@ else
 fi
 serving_json=()
 [[ -s "$out/serving.json" ]] && serving_json=(--json "$out/serving.json")
+echo >> "$out/README.md.new"
 python3 "$here/render_serving.py" "${serving_json[@]}" "${pngs[@]}" \
   >> "$out/README.md.new"
+# The peers' ratio tables, as bench/peers/run.sh last wrote them (its own
+# command and venv: it is not re-run here).
+peers="$here/peers/README.md"
+if [[ -s "$peers" ]]; then
+  {
+    echo
+    echo "## Peers (from \`bench/peers/run.sh\`, run $(grep -m1 '^| date' "$peers" | cut -d'|' -f3 | xargs))"
+    echo
+    echo "Copied from [peers/README.md](peers/README.md), which has the tokens/s of every engine, the machine load and what could not run."
+    awk '/^## .*attnserve \/ peer/{p=1; print "#" $0; next} /^## /{p=0} p' "$peers"
+  } >> "$out/README.md.new"
+fi
 # Replaced only when every renderer succeeded (set -e stops before).
 mv "$out/README.md.new" "$here/README.md"
 echo "wrote $here/README.md" >&2
