@@ -144,7 +144,13 @@ absl::StatusOr<int> ServerProcess::WaitExit(absl::Duration wait) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      // The log is deleted with this object: show it while the failure
+      // (e.g. a sanitizer report, exit 66) can still be read.
+      if (code != 0)
+        std::fprintf(stderr, "server exited with %d; its log:\n%s\n", code,
+                     Log().c_str());
+      return code;
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
