@@ -33,7 +33,7 @@ class CliEndToEndTest : public ::testing::Test {
       EXPECT_TRUE(code.ok() && *code == 0)
           << (code.ok() ? absl::StrCat("exit code ", *code)
                         : code.status().ToString())
-          << ": " << server_->LogTail();
+          << ": " << server_->LogTail(/*bytes=*/1 << 20);  // the whole report
     }
     delete server_;
     delete start_status_;
