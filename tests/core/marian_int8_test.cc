@@ -199,10 +199,11 @@ TEST_F(MarianReducedPrecisionTest, Int8GreedyMatchesFloat32) {
   ExpectAgreement(**t, "int8");
 }
 
-// Which matmuls may be int8: agreement with float32 of each plan (printed:
-// the measurement behind MarianPrecisionPlan::For), the default one must
-// reach the target.
-TEST_F(MarianReducedPrecisionTest, Int8PlansAgreement) {
+// A measurement, not a check (Int8GreedyMatchesFloat32 checks the default
+// plan): prints each plan's agreement with float32, the data behind
+// MarianPrecisionPlan::For. Disabled so CI does not translate the held-out set
+// five more times; run it with --gtest_also_run_disabled_tests.
+TEST_F(MarianReducedPrecisionTest, DISABLED_Int8PlansAgreement) {
   auto json = JsonFile::Read(kDemo + "/config.json");
   ASSERT_TRUE(json.ok()) << json.status();
   auto config = ParseMarianConfig(*json);
