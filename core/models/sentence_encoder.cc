@@ -64,7 +64,7 @@ class BertSentenceEncoder : public SentenceEncoder {
   std::unique_ptr<BertModel> model_;
   PoolingConfig pooling_;
   int max_tokens_ = 0;
-  PackedLayout layout_;  // activation arena, reused across calls
+  PackedLayout layout_;  // where each text's rows are; buffers reused
   Tensor hidden_;
 };
 
