@@ -57,6 +57,24 @@ suites_regex() {
   echo "^($(join "${suites[@]}"))\\."
 }
 
+# Sets run_sanitized's `tests` and `targets`: the executables named in $1 if it is not empty
+# (then no server/client binaries: name tests that start none), else every test executable of
+# tests/{core,server,client} except those named in $2.. plus the binaries they start.
+pick_tests() {
+  local listed=$1 f name
+  shift
+  if [ -n "$listed" ]; then
+    read -ra tests <<<"$listed"
+    targets=(attnserve_spm_shim "${tests[@]}")
+    return
+  fi
+  for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
+    name=$(basename "$f" .cc)
+    [[ " $* " == *" $name "* ]] || tests+=("$name")
+  done
+  targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen "${tests[@]}")
+}
+
 # Sanitizer suite: configure + build the test targets, run ctest with sanitizer options.
 run_sanitized() {
   local mode=$1 build=$2
@@ -64,40 +82,15 @@ run_sanitized() {
   local -a targets tests=() skips=("${marian_skips[@]}")
   export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # TSan cannot see libgomp's barriers
   if [ "$mode" = address ]; then
-    # Every test executable of tests/{core,server,client} plus the binaries they start;
-    # ASAN_TESTS="a_test b_test" builds and runs only those (CI short form), and names
-    # attnserve-server etc. too when a listed test starts it.
-    if [ -n "${ASAN_TESTS:-}" ]; then
-      targets=(attnserve_spm_shim)
-      read -ra tests <<<"$ASAN_TESTS"
-    else
-      targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
-      for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
-        tests+=("$(basename "$f" .cc)")
-      done
-    fi
-    targets+=("${tests[@]}")
+    # ASAN_TESTS="a_test b_test": only those (CI short form).
+    pick_tests "${ASAN_TESTS:-}"
     export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   else
-    # Every test of tests/{core,server,client} (the (TSan-built) server process under
-    # concurrent clients, loadgen, reload and SIGTERM drain included) except those whose every
-    # case needs Marian; TSAN_TESTS="a_test b_test" builds and runs only those (CI short form).
-    # translate_scheduler_race_test drives the scheduler's queues with a test Translator.
-    if [ -n "${TSAN_TESTS:-}" ]; then
-      # Only the listed tests (no server/client binaries: list tests that start none).
-      targets=(attnserve_spm_shim)
-      read -ra tests <<<"$TSAN_TESTS"
-    else
-      targets=(attnserve_spm_shim attnserve-server attnserve-client attnserve-loadgen)
-      for f in tests/core/*_test.cc tests/server/*_test.cc tests/client/*_test.cc; do
-        case "$(basename "$f" .cc)" in
-          translate_scheduler_test | server_e2e_test | translator_test) ;;
-          *) tests+=("$(basename "$f" .cc)") ;;
-        esac
-      done
-    fi
-    targets+=("${tests[@]}")
+    # TSAN_TESTS="a_test b_test": only those (CI short form). Left out of the full run:
+    # the executables whose every case needs Marian. translate_scheduler_race_test drives the
+    # scheduler's queues with a test Translator instead.
+    pick_tests "${TSAN_TESTS:-}" translate_scheduler_test server_e2e_test translator_test
     # Debian's Abseil is not TSan-instrumented: tools/tsan_absl_sync.cc tells TSan what
     # absl::Mutex/CondVar/Notification do; linked ahead of libabsl into every executable.
     local annotations="$root/$build/lib/libtsan_absl_sync.so"
