@@ -302,9 +302,10 @@ BENCHMARK(BM_Encoder)
     ->ArgNames({"model", "B", "T", "dtype", "threads"})
     ->ArgsProduct({{kMiniLm}, {1}, {16, 128}, {kF32, kBf16, kInt8}, {1, 2}})
     ->ArgsProduct({{kMiniLm}, {8}, {64}, {kF32, kBf16, kInt8}, {1, 2}})
-    ->ArgsProduct({{kMiniLm}, {32}, {128}, {kF32, kInt8}, {1, 2}})
-    ->ArgsProduct({{kBertBase}, {1}, {128}, {kF32, kInt8}, {1, 2}})
-    ->ArgsProduct({{kBertBase}, {8}, {64}, {kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kMiniLm}, {32}, {128}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->ArgsProduct({{kBertBase}, {1}, {16, 128}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->ArgsProduct({{kBertBase}, {8}, {64}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->ArgsProduct({{kBertBase}, {32}, {128}, {kF32, kBf16, kInt8}, {2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
 

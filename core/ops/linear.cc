@@ -31,38 +31,46 @@ Linear::Linear(DnnlContext* ctx, Tensor weight, Tensor bias, Options options)
 
 Linear::Linear(DnnlContext* ctx, std::shared_ptr<const Tensor> weight,
                std::shared_ptr<const Tensor> bias, Options options)
-    : ctx_(ctx),
-      weight_(std::move(weight)),
-      bias_(std::move(bias)),
-      options_(options) {
-  out_ = weight_->dim(0);
-  in_ = weight_->dim(1);
-  // W[out,in] row-major is Wᵀ[in,out] with strides {1, in}: no copy, no
-  // transpose.
-  weight_md_ =
-      dnnl::memory::desc({in_, out_}, WeightType(options.precision), {1, in_});
-  PrepareWeights();
+    : ctx_(ctx), bias_(std::move(bias)), options_(options) {
+  out_ = weight->dim(0);
+  in_ = weight->dim(1);
+  PrepareWeights(*weight);
 }
 
-// Converts the weight once; the f32 copy is released (the model owned it).
-void Linear::PrepareWeights() {
+// Converts the weight once to its precision and packs it; the f32 weight is
+// not kept (the caller's reference decides whether it is freed).
+void Linear::PrepareWeights(const Tensor& weight) {
   const int64_t n = in_ * out_;
+  const void* plain = weight.data();
+  std::vector<uint16_t> bf16;
   if (options_.precision == DType::kInt8) {
     weight_s8_.resize(n);
     weight_scales_.resize(out_);
     weight_corrections_.resize(out_);
-    QuantizeRowsS8(weight_->data(), out_, in_, levels_.weight_max,
+    QuantizeRowsS8(weight.data(), out_, in_, levels_.weight_max,
                    weight_s8_.data(), weight_scales_.data());
     for (int64_t c = 0; c < out_; ++c) {
       int64_t sum = 0;
       for (int64_t k = 0; k < in_; ++k) sum += weight_s8_[c * in_ + k];
       weight_corrections_[c] = weight_scales_[c] * static_cast<float>(sum);
     }
-    weight_.reset();
+    plain = weight_s8_.data();
   } else if (options_.precision == DType::kBFloat16) {
-    weight_bf16_.resize(n);
-    ConvertToBf16(weight_->data(), n, weight_bf16_.data());
-    weight_.reset();
+    bf16.resize(n);
+    ConvertToBf16(weight.data(), n, bf16.data());
+    plain = bf16.data();
+  }
+  // W[out,in] row-major is Wᵀ[in,out] with strides {1, in}.
+  const dnnl::memory::desc plain_md(
+      {in_, out_}, WeightType(options_.precision), {1, in_});
+  // The layout does not depend on the row count on the CPUs measured; a
+  // primitive that wants another gets its own copy (PackedWeight::For).
+  constexpr int64_t kProbeRows = 128;
+  weight_ = std::make_unique<PackedWeight>(
+      ctx_, plain_md, plain, PrimitiveDesc(kProbeRows).weights_desc());
+  if (!Int8RowsKernelApplies(levels_)) {
+    weight_s8_.clear();
+    weight_s8_.shrink_to_fit();
   }
 }
 
@@ -83,28 +91,43 @@ int Linear::ResidualArg() const {
   return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
 }
 
+dnnl::matmul::primitive_desc Linear::PrimitiveDesc(int64_t rows) const {
+  const DType p = options_.precision;
+  const dnnl::memory::desc src({rows, in_}, SourceType(p), {in_, 1}),
+      weights({in_, out_}, WeightType(p), dnnl::memory::format_tag::any),
+      dst = PlainDesc({rows, out_});
+  const bool native_bias = bias_ && p != DType::kInt8;
+  const dnnl::memory::desc bias_md =
+      native_bias ? PlainDesc({1, out_}) : dnnl::memory::desc();
+  return dnnl::matmul::primitive_desc(
+      dnnl::matmul::desc(src, weights, bias_md, dst), Attributes(dst),
+      ctx_->engine());
+}
+
 Linear::Entry& Linear::Get(int64_t rows) {
   return cache_.GetOrCreate({rows}, [&] {
     Entry e;
     const DType p = options_.precision;
     const bool int8 = p == DType::kInt8;
-    const dnnl::memory::desc src({rows, in_}, SourceType(p), {in_, 1}),
-        dst = PlainDesc({rows, out_});
-    const bool native_bias = bias_ && !int8;
-    const dnnl::memory::desc bias_md =
-        native_bias ? PlainDesc({1, out_}) : dnnl::memory::desc();
-    dnnl::matmul::desc desc(src, weight_md_, bias_md, dst);
-    dnnl::matmul::primitive_desc pd(desc, Attributes(dst), ctx_->engine());
+    const dnnl::matmul::primitive_desc pd = PrimitiveDesc(rows);
     e.impl = pd.impl_info_str();
     e.prim = dnnl::matmul(pd);
-    e.args.Add(*ctx_, DNNL_ARG_SRC, src);
-    e.args.Add(*ctx_, DNNL_ARG_DST, dst);
-    const void* w = weight_ ? weight_->data() : nullptr;
-    if (p == DType::kInt8) w = weight_s8_.data();
-    if (p == DType::kBFloat16) w = weight_bf16_.data();
-    e.args.Add(*ctx_, DNNL_ARG_WEIGHTS, weight_md_, w);
-    if (native_bias) e.args.Add(*ctx_, DNNL_ARG_BIAS, bias_md, bias_->data());
+    e.args.Add(*ctx_, DNNL_ARG_SRC, pd.src_desc());
+    e.args.Add(*ctx_, DNNL_ARG_DST, pd.dst_desc());
+    e.args.Add(*ctx_, DNNL_ARG_WEIGHTS, pd.weights_desc(),
+               weight_->For(pd.weights_desc()));
+    const dnnl::memory::desc dst = pd.dst_desc();
+    if (bias_ && !int8) {
+      e.args.Add(*ctx_, DNNL_ARG_BIAS, pd.bias_desc(), bias_->data());
+    }
     if (options_.residual && !int8) e.args.Add(*ctx_, ResidualArg(), dst);
+    if (p == DType::kBFloat16) {
+      const dnnl::memory::desc x = PlainDesc({rows, in_});
+      e.to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(
+          ctx_->engine(), x, ctx_->engine(), pd.src_desc()));
+      e.to_bf16_args.Add(*ctx_, DNNL_ARG_FROM, x);
+      e.to_bf16_args.Add(*ctx_, DNNL_ARG_TO, pd.src_desc());
+    }
     if (int8 && options_.activation != Activation::kNone) {
       // The activation runs after the dequantization epilogue, in place.
       dnnl::post_ops ops;
@@ -137,7 +160,8 @@ void Linear::ForwardInt8(Entry& e, const float* x, int64_t rows, float* y,
   }
   QuantizeRowsU8(x, rows, in_, levels_.activation_max, source_u8_.data(),
                  row_scales_.data(), row_zero_points_.data());
-  if (!Int8RowsTimesWeights(source_u8_.data(), rows, weight_s8_.data(), out_,
+  if (weight_s8_.empty() ||
+      !Int8RowsTimesWeights(source_u8_.data(), rows, weight_s8_.data(), out_,
                             in_, levels_, y)) {
     e.args.Set(DNNL_ARG_SRC, source_u8_.data());
     e.args.Set(DNNL_ARG_DST, y);
@@ -156,14 +180,14 @@ void Linear::ForwardInt8(Entry& e, const float* x, int64_t rows, float* y,
   }
 }
 
-const void* Linear::PrepareSource(const float* x, int64_t rows) {
-  if (options_.precision == DType::kBFloat16) {
-    const int64_t n = rows * in_;
-    if (static_cast<int64_t>(source_bf16_.size()) < n) source_bf16_.resize(n);
-    ConvertToBf16(x, n, source_bf16_.data());
-    return source_bf16_.data();
-  }
-  return x;
+const void* Linear::PrepareSource(Entry& e, const float* x, int64_t rows) {
+  if (options_.precision != DType::kBFloat16) return x;
+  const int64_t n = rows * in_;
+  if (static_cast<int64_t>(source_bf16_.size()) < n) source_bf16_.resize(n);
+  e.to_bf16_args.Set(DNNL_ARG_FROM, x);
+  e.to_bf16_args.Set(DNNL_ARG_TO, source_bf16_.data());
+  e.to_bf16_args.Execute(e.to_bf16, ctx_);
+  return source_bf16_.data();
 }
 
 void Linear::Forward(const float* x, int64_t rows, float* y,
@@ -174,7 +198,7 @@ void Linear::Forward(const float* x, int64_t rows, float* y,
     ForwardInt8(e, x, rows, y, options_.residual ? residual : nullptr);
     return;
   }
-  e.args.Set(DNNL_ARG_SRC, PrepareSource(x, rows));
+  e.args.Set(DNNL_ARG_SRC, PrepareSource(e, x, rows));
   e.args.Set(DNNL_ARG_DST, y);
   if (options_.residual) e.args.Set(ResidualArg(), residual);
   e.args.Execute(e.prim, ctx_);

@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/ops/activation.h"
 #include "core/ops/dnnl_context.h"
+#include "core/ops/packed_weight.h"
 #include "core/ops/primitive_cache.h"
 #include "core/ops/quantize.h"
 #include "core/tensor.h"
@@ -27,11 +28,13 @@ namespace attnserve {
 //     epilogue pass applies the scales, zero-point correction, bias and
 //     residual (oneDNN 2.6 has no per-row scale on optimised int8 matmuls),
 //     then the activation runs in place.
-//   kBFloat16: W converted once to bf16; each call converts x to bf16; f32
-//     accumulation and output. Needs BFloat16MatmulSupported() (checked by the
-//     models at load).
-// One primitive per row count M, created on first use. Not thread-safe (see
-// DnnlContext).
+//   kBFloat16: W converted once to bf16; each call converts x to bf16 (a
+//     oneDNN reorder); f32 accumulation and output. Needs
+//     BFloat16MatmulSupported() (checked by the models at load).
+// In every precision the weight is re-laid once, at construction, in the
+// layout the matmul kernels want (PackedWeight); the f32 weight given is not
+// kept. One primitive per row count M, created on first use. Not thread-safe
+// (see DnnlContext).
 class Linear {
  public:
   struct Options {
@@ -70,30 +73,34 @@ class Linear {
     std::string impl;
     dnnl::eltwise_forward activation;  // int8 with an activation only
     BoundArgs activation_args;
+    dnnl::reorder to_bf16;  // bf16 only: x -> source_bf16_
+    BoundArgs to_bf16_args;
   };
   Entry& Get(int64_t rows);
+  dnnl::matmul::primitive_desc PrimitiveDesc(int64_t rows) const;
   dnnl::primitive_attr Attributes(const dnnl::memory::desc& dst) const;
   int ResidualArg() const;
   void ForwardInt8(Entry& e, const float* x, int64_t rows, float* y,
                    const float* residual);
-  void PrepareWeights();
+  void PrepareWeights(const Tensor& weight);
   // Converts x for the bf16 matmul; returns the matmul's src pointer.
-  const void* PrepareSource(const float* x, int64_t rows);
+  const void* PrepareSource(Entry& e, const float* x, int64_t rows);
 
   DnnlContext* ctx_;
-  std::shared_ptr<const Tensor> weight_, bias_;  // weight_: f32 only
+  std::shared_ptr<const Tensor> bias_;
   Options options_;
   int64_t in_ = 0, out_ = 0;
-  dnnl::memory::desc weight_md_;
-  // kInt8: s8 weight [out,in], per-channel scales and zero-point corrections
-  // (see DequantizeRows), and the per-call quantized input.
+  std::unique_ptr<PackedWeight> weight_;
+  // kInt8: per-channel scales and zero-point corrections (see
+  // DequantizeRows), the per-call quantized input, and the s8 weight [out,in]
+  // row-major where Int8RowsTimesWeights serves few rows (else empty).
   std::vector<int8_t> weight_s8_;
   std::vector<float> weight_scales_, weight_corrections_, row_scales_;
   std::vector<int32_t> row_zero_points_;
   std::vector<uint8_t> source_u8_;
   Int8Levels levels_ = ChooseInt8Levels();
-  // kBFloat16: bf16 weight [out,in] and the converted source.
-  std::vector<uint16_t> weight_bf16_, source_bf16_;
+  // kBFloat16: the converted source.
+  std::vector<uint16_t> source_bf16_;
   PrimitiveCache<Entry> cache_;
 };
 

@@ -127,13 +127,14 @@ bool HaveAvx2() {
 
 }  // namespace
 
+bool Int8RowsKernelApplies(Int8Levels levels) {
+  return HaveAvx2() && 2 * levels.weight_max * levels.activation_max <= 32767;
+}
+
 bool Int8RowsTimesWeights(const uint8_t* x, int64_t rows, const int8_t* w,
                           int64_t out, int64_t in, Int8Levels levels,
                           float* y) {
-  if (!HaveAvx2() || rows < 1 || rows > 4 ||
-      2 * levels.weight_max * levels.activation_max > 32767) {
-    return false;
-  }
+  if (rows < 1 || rows > 4 || !Int8RowsKernelApplies(levels)) return false;
   int32_t acc[4];
   for (int64_t c = 0; c < out; ++c) {
     DotRowsAvx2(x, rows, w + c * in, in, acc);

@@ -59,10 +59,15 @@ Int8Levels ChooseInt8Levels();
 // levels.activation_max · 2 <= 32767). A matrix-vector kernel streaming
 // each weight row once: oneDNN 2.6's int8 gemm repacks the whole weight on
 // every call, which for one decoder row costs several times the weight read.
-// Returns false (and does nothing) without AVX2 or when levels could
-// saturate; the caller then uses the matmul.
+// Returns false (and does nothing) unless Int8RowsKernelApplies(levels) and
+// 1 <= rows <= 4; the caller then uses the matmul.
 bool Int8RowsTimesWeights(const uint8_t* x, int64_t rows, const int8_t* w,
                           int64_t out, int64_t in, Int8Levels levels, float* y);
+
+// True when Int8RowsTimesWeights can run: AVX2, and levels that cannot
+// saturate its int16 pair sums (i.e. not on VNNI CPUs, whose full ranges
+// oneDNN's packed-weight kernels handle well).
+bool Int8RowsKernelApplies(Int8Levels levels);
 
 // f32 -> bf16 (round to nearest even; NaN kept NaN).
 uint16_t FloatToBf16(float x);

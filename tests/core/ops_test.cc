@@ -9,6 +9,7 @@
 #include "core/ops/compute_threads.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
+#include "core/ops/packed_weight.h"
 #include "core/ops/quantize.h"
 #include "core/ops/softmax.h"
 #include "core/ops/tensor_ops.h"
@@ -157,6 +158,51 @@ TEST(ComputeThreadsTest, ContextAppliesItsThreadCount) {
   ctx.set_threads(2);
   lin.Forward(x.data(), 2, y.data());
   EXPECT_EQ(ComputeThreadsOfThisThread(), 2);
+}
+
+// A weight packed for the matmul kernels gives back the same values in any
+// other layout (a primitive wanting another layout is served from the first
+// packed copy, the plain weight being gone).
+TEST(PackedWeightTest, AnotherLayoutHoldsTheSameValues) {
+  DnnlContext ctx;
+  Tensor w = Random({48, 40}, 41);  // [out,in]
+  using dt = dnnl::memory::data_type;
+  const dnnl::memory::desc plain({40, 48}, dt::f32, {1, 40});
+  dnnl::matmul::primitive_desc pd(
+      dnnl::matmul::desc(PlainDesc({16, 40}),
+                         dnnl::memory::desc({40, 48}, dt::f32,
+                                            dnnl::memory::format_tag::any),
+                         PlainDesc({16, 48})),
+      ctx.engine());
+  PackedWeight packed(&ctx, plain, w.data(), pd.weights_desc());
+  EXPECT_EQ(packed.For(pd.weights_desc()), packed.For(pd.weights_desc()));
+  const dnnl::memory::desc row_major({40, 48}, dt::f32, {48, 1});
+  const float* t = static_cast<const float*>(packed.For(row_major));
+  for (int64_t k = 0; k < 40; ++k)
+    for (int64_t n = 0; n < 48; ++n) ASSERT_EQ(t[k * 48 + n], w[n * 40 + k]);
+}
+
+// Every precision through the packed weight, at one row (decoder) and many.
+TEST(LinearTest, PackedWeightsAtOneAndManyRows) {
+  DnnlContext ctx;
+  Tensor w = Random({96, 64}, 51, 0.2f), b = Random({96}, 52);
+  // Error bound relative to the output range (f32: rounding only).
+  std::vector<std::pair<DType, double>> precisions = {{DType::kFloat32, 1e-6},
+                                                      {DType::kInt8, 0.03}};
+  if (BFloat16MatmulSupported().ok())
+    precisions.push_back({DType::kBFloat16, 0.02});
+  for (const auto& [dtype, tolerance] : precisions) {
+    Linear lin(&ctx, w, b, {Activation::kNone, false, dtype});
+    for (int64_t m : {1, 3, 37}) {
+      Tensor x = Random({m, 64}, 53 + m), y({m, 96});
+      lin.Forward(x.data(), m, y.data());
+      const auto ref = RefLinear(x, w, b, Activation::kNone, nullptr);
+      double range = 0;
+      for (double v : ref) range = std::max(range, std::abs(v));
+      EXPECT_LT(MaxDiff(y.data(), ref), tolerance * range)
+          << DTypeToString(dtype) << " rows " << m;
+    }
+  }
 }
 
 TEST(LinearTest, NoBias) {

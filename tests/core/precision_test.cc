@@ -72,13 +72,14 @@ std::vector<std::vector<float>> EmbedAll(
   return out;
 }
 
-TEST(PrecisionTest, MiniLmInt8CosineToHfFloat32) {
-  SKIP_WITHOUT_MINILM();
+// Every reference text's embedding in `dtype` has cosine >= min_cosine to
+// the Hugging Face fp32 embedding.
+void ExpectMiniLmCosineToHfFloat32(DType dtype, double min_cosine) {
   LoadOptions options;
-  options.dtype = DType::kInt8;
+  options.dtype = dtype;
   auto enc = SentenceEncoder::Load(kMiniLm, options);
   ASSERT_TRUE(enc.ok()) << enc.status();
-  EXPECT_EQ((*enc)->dtype(), DType::kInt8);
+  EXPECT_EQ((*enc)->dtype(), dtype);
   const auto ids = ReferenceIds();
   auto file = SafetensorsFile::Open(kRefs + "/embeddings.safetensors");
   ASSERT_TRUE(file.ok()) << file.status();
@@ -91,12 +92,23 @@ TEST(PrecisionTest, MiniLmInt8CosineToHfFloat32) {
     const double c = Cosine(got[i], want->data() + i * 384);
     worst = std::min(worst, c);
     sum += c;
-    EXPECT_GE(c, 0.99) << "text " << i;
+    EXPECT_GE(c, min_cosine) << "text " << i;
   }
   std::printf(
-      "MiniLM int8 vs HF fp32 over %zu texts: min cosine %.5f, mean "
-      "%.5f\n",
-      got.size(), worst, sum / got.size());
+      "MiniLM %s vs HF fp32 over %zu texts: min cosine %.6f, mean %.6f\n",
+      DTypeToString(dtype).c_str(), got.size(), worst, sum / got.size());
+}
+
+TEST(PrecisionTest, MiniLmInt8CosineToHfFloat32) {
+  SKIP_WITHOUT_MINILM();
+  ExpectMiniLmCosineToHfFloat32(DType::kInt8, 0.99);
+}
+
+TEST(PrecisionTest, MiniLmBFloat16CosineToHfFloat32) {
+  SKIP_WITHOUT_MINILM();
+  const absl::Status bf16 = BFloat16MatmulSupported();
+  if (!bf16.ok()) GTEST_SKIP() << bf16.message();
+  ExpectMiniLmCosineToHfFloat32(DType::kBFloat16, 0.999);
 }
 
 // Query/passage retrieval: the passages each query ranks first, and every
