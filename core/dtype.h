@@ -12,8 +12,9 @@ namespace attnserve {
 //   kInt8: matmul weights s8 (per output channel scales), activations u8
 //     quantized dynamically per token (scale and zero point per row);
 //     attention scores, softmax, LayerNorm and embeddings stay f32, and each
-//     model keeps the matmuls its accuracy needs in f32 (BERT: the FFN output
-//     projection; see encoder_layer.cc and MarianPrecisionPlan).
+//     model keeps the matmuls its accuracy needs in f32, or bf16 where the
+//     CPU has it (BERT: the FFN output projection; see encoder_layer.cc and
+//     MarianPrecisionPlan).
 enum class DType { kFloat32, kBFloat16, kInt8 };
 
 // "float32", "bfloat16", "int8".

@@ -11,8 +11,22 @@
 
 namespace attnserve {
 
+// The per-row passes below run on every int8 matmul's input and output (with
+// VNNI, as long as the matmul itself): the row loops are shared by the
+// model's OpenMP threads (quantize.cc is compiled with OpenMP where the
+// compiler's runtime is oneDNN's, see core/CMakeLists.txt), the column loops
+// are SIMD, compiled for AVX-512 and AVX2 next to the baseline (ifunc).
+#define ATTNSERVE_SIMD_CLONES \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// Rows are shared between threads only when there is enough work per row set
+// to pay for waking them.
+constexpr int64_t kParallelValues = int64_t{1} << 15;
+
+ATTNSERVE_SIMD_CLONES
 U8Quant ChooseU8Quant(const float* x, int64_t n, int levels) {
   float lo = 0.f, hi = 0.f;
+#pragma omp simd reduction(min : lo) reduction(max : hi)
   for (int64_t i = 0; i < n; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
@@ -25,19 +39,22 @@ U8Quant ChooseU8Quant(const float* x, int64_t n, int levels) {
   return p;
 }
 
+ATTNSERVE_SIMD_CLONES
 void QuantizeU8(const float* x, int64_t n, U8Quant p, uint8_t* q, int levels) {
   const float inv = 1.f / p.scale, zp = static_cast<float>(p.zero_point);
+  const float top = static_cast<float>(levels);
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     // v >= 0 after the clamp, so + 0.5 and truncation round to nearest (and
     // the loop vectorises, unlike lrintf).
-    const float v =
-        std::clamp(x[i] * inv + zp, 0.f, static_cast<float>(levels));
+    const float v = std::clamp(x[i] * inv + zp, 0.f, top);
     q[i] = static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));
   }
 }
 
 void QuantizeRowsU8(const float* x, int64_t rows, int64_t cols, int levels,
                     uint8_t* q, float* scales, int32_t* zero_points) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelValues)
   for (int64_t r = 0; r < rows; ++r) {
     const U8Quant p = ChooseU8Quant(x + r * cols, cols, levels);
     QuantizeU8(x + r * cols, cols, p, q + r * cols, levels);
@@ -46,20 +63,33 @@ void QuantizeRowsU8(const float* x, int64_t rows, int64_t cols, int levels,
   }
 }
 
+namespace {
+
+ATTNSERVE_SIMD_CLONES
+void DequantizeRow(float* y, int64_t cols, float s, float z,
+                   const float* col_scales, const float* col_corrections,
+                   const float* bias, const float* residual) {
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) {
+    float v = s * (col_scales[c] * y[c] - z * col_corrections[c]);
+    if (bias != nullptr) v += bias[c];
+    if (residual != nullptr) v += residual[c];
+    y[c] = v;
+  }
+}
+
+}  // namespace
+
 void DequantizeRows(float* y, int64_t rows, int64_t cols,
                     const float* row_scales, const int32_t* row_zero_points,
                     const float* col_scales, const float* col_corrections,
                     const float* bias, const float* residual) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelValues)
   for (int64_t r = 0; r < rows; ++r) {
-    float* yr = y + r * cols;
-    const float s = row_scales[r], z = static_cast<float>(row_zero_points[r]);
-    const float* res = residual != nullptr ? residual + r * cols : nullptr;
-    for (int64_t c = 0; c < cols; ++c) {
-      float v = s * (col_scales[c] * yr[c] - z * col_corrections[c]);
-      if (bias != nullptr) v += bias[c];
-      if (res != nullptr) v += res[c];
-      yr[c] = v;
-    }
+    DequantizeRow(y + r * cols, cols, row_scales[r],
+                  static_cast<float>(row_zero_points[r]), col_scales,
+                  col_corrections, bias,
+                  residual != nullptr ? residual + r * cols : nullptr);
   }
 }
 
