@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "Eigen/Core"
+
 namespace attnserve {
 
 namespace {
@@ -59,21 +61,20 @@ void LogitsRules::Apply(absl::Span<const int32_t> prefix, bool last_step,
 
 namespace {
 
-// log Σ exp(x[i] - max) with the max: float exp (the 58101-entry vocab is
-// summed every step for every row, and the double exp was the largest cost
-// outside the model), summed in double with independent partial sums.
+// log Σ exp(x[i] - max) with the max. The vocab (58101 entries for opus-mt)
+// is summed every step for every row: Eigen's SIMD exp (scalar expf made
+// this a quarter of a batch-16 greedy step), float sums per block of 1024
+// added in double.
 float LogSumExpBelowMax(const float* x, int n, float* max_out) {
-  float max = kNegInf;
-  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
-  double partial[4] = {0, 0, 0, 0};
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (int j = 0; j < 4; ++j) partial[j] += std::exp(x[i + j] - max);
+  using Row = Eigen::Map<const Eigen::ArrayXf>;
+  const float max = n > 0 ? Row(x, n).maxCoeff() : kNegInf;
+  constexpr int kBlock = 1024;
+  double sum = 0;
+  for (int i = 0; i < n; i += kBlock) {
+    sum += (Row(x + i, std::min(kBlock, n - i)) - max).exp().sum();
   }
-  for (; i < n; ++i) partial[0] += std::exp(x[i] - max);
   *max_out = max;
-  return static_cast<float>(
-      std::log((partial[0] + partial[1]) + (partial[2] + partial[3])));
+  return static_cast<float>(std::log(sum));
 }
 
 }  // namespace
