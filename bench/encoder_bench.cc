@@ -11,6 +11,10 @@
 //                 quantization of activations ...), from the context profile
 //   pad_avoided   share of the batch padded to its longest text that packing
 //                 skips (ragged batches; 0 for uniform ones)
+//   roofline_frac the roofline time over the measured time: a forward takes
+//                 at least max(FLOPs / peak, encoder weight bytes / read
+//                 bandwidth of a buffer that size), both measured in the run
+//   bw_bound      1 when the weight read is the larger of the two
 // Label: model, precision, and the kernel oneDNN chose for the FFN matmul.
 #include <benchmark/benchmark.h>
 
@@ -25,6 +29,7 @@
 #include "bench/bench_util.h"
 #include "core/models/bert.h"
 #include "core/ops/linear.h"
+#include "core/ops/quantize.h"
 #include "core/pooling.h"
 
 namespace attnserve::bench {
@@ -100,6 +105,27 @@ double ForwardFlops(const BertConfig& c, const std::vector<int>& lengths) {
   double per_layer = 0;
   for (const double n : lengths)
     per_layer += 2 * n * h * (4 * h + 2 * f) + 4.0 * n * n * h;
+  return per_layer * c.num_layers;
+}
+
+// Bytes of the encoder layers' matmul weights in the model's precision (int8:
+// s8 with per-channel scale and correction; the FFN output projection in bf16
+// where the CPU has it, else f32: encoder_layer.cc).
+double EncoderWeightBytes(const BertConfig& c, DType dtype) {
+  const double h = c.hidden_size, f = c.intermediate_size;
+  const double kept = BFloat16MatmulSupported().ok() ? 2 : 4;
+  double per_layer = 0;
+  switch (dtype) {
+    case DType::kFloat32:
+      per_layer = 4 * (4 * h * h + 2 * h * f);
+      break;
+    case DType::kBFloat16:
+      per_layer = 2 * (4 * h * h + 2 * h * f);
+      break;
+    case DType::kInt8:
+      per_layer = 4 * h * h + h * f + 8 * (4 * h + f) + kept * h * f;
+      break;
+  }
   return per_layer * c.num_layers;
 }
 
@@ -195,6 +221,15 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   state.counters["pad_avoided"] =
       1.0 - static_cast<double>(real_tokens) / (int64_t{batch} * len);
   state.counters["threads"] = threads;
+  const double weight_bytes = EncoderWeightBytes(model->config(), dtype);
+  const double flop_s = ForwardFlops(model->config(), lengths) / 1e9 /
+                        std::max(peak.gflops, 1e-9);
+  const double read_s =
+      weight_bytes / ReadBandwidth(static_cast<int64_t>(weight_bytes),
+                                   threads);
+  state.counters["roofline_frac"] =
+      std::max(flop_s, read_s) / (seconds / iters);
+  state.counters["bw_bound"] = read_s > flop_s ? 1 : 0;
   // The kernel oneDNN picks for this batch's FFN matmul (same shape and
   // precision as inside the model).
   DnnlContext probe;
@@ -320,17 +355,17 @@ BENCHMARK(BM_Encoder)
 
 BENCHMARK(BM_EncoderRagged)
     ->ArgNames({"dtype", "threads"})
-    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kF32, kBf16, kInt8}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
 BENCHMARK(BM_EncoderUniformOfRagged)
     ->ArgNames({"dtype", "threads"})
-    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kF32, kBf16, kInt8}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
 BENCHMARK(BM_EncoderRaggedOverUniform)
     ->ArgNames({"dtype", "threads"})
-    ->ArgsProduct({{kF32, kInt8}, {1, 2}})
+    ->ArgsProduct({{kF32, kBf16, kInt8}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
 
