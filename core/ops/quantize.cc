@@ -16,8 +16,12 @@ namespace attnserve {
 // model's OpenMP threads (quantize.cc is compiled with OpenMP where the
 // compiler's runtime is oneDNN's, see core/CMakeLists.txt), the column loops
 // are SIMD, compiled for AVX-512 and AVX2 next to the baseline (ifunc).
+#ifdef ATTNSERVE_NO_IFUNC  // sanitizer and fuzz builds (see CMakeLists.txt)
+#define ATTNSERVE_SIMD_CLONES
+#else
 #define ATTNSERVE_SIMD_CLONES \
   __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 // Rows are shared between threads only when there is enough work per row set
 // to pay for waking them.
