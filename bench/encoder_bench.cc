@@ -225,8 +225,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   const double flop_s = ForwardFlops(model->config(), lengths) / 1e9 /
                         std::max(peak.gflops, 1e-9);
   const double read_s =
-      weight_bytes / ReadBandwidth(static_cast<int64_t>(weight_bytes),
-                                   threads);
+      weight_bytes / ReadBandwidth(static_cast<int64_t>(weight_bytes), threads);
   state.counters["roofline_frac"] =
       std::max(flop_s, read_s) / (seconds / iters);
   state.counters["bw_bound"] = read_s > flop_s ? 1 : 0;

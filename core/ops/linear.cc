@@ -61,8 +61,8 @@ void Linear::PrepareWeights(const Tensor& weight) {
     plain = bf16.data();
   }
   // W[out,in] row-major is Wᵀ[in,out] with strides {1, in}.
-  const dnnl::memory::desc plain_md(
-      {in_, out_}, WeightType(options_.precision), {1, in_});
+  const dnnl::memory::desc plain_md({in_, out_}, WeightType(options_.precision),
+                                    {1, in_});
   // The layout does not depend on the row count on the CPUs measured; a
   // primitive that wants another gets its own copy (PackedWeight::For).
   constexpr int64_t kProbeRows = 128;

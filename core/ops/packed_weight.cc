@@ -2,8 +2,7 @@
 
 namespace attnserve {
 
-PackedWeight::PackedWeight(DnnlContext* ctx,
-                           const dnnl::memory::desc& plain_md,
+PackedWeight::PackedWeight(DnnlContext* ctx, const dnnl::memory::desc& plain_md,
                            const void* plain,
                            const dnnl::memory::desc& probe_md)
     : ctx_(ctx) {
@@ -14,8 +13,7 @@ const void* PackedWeight::For(const dnnl::memory::desc& md) {
   for (const Copy& c : copies_) {
     if (c.md == md) return c.data.get();
   }
-  return Reorder(copies_.front().md, copies_.front().data.get(), md)
-      .data.get();
+  return Reorder(copies_.front().md, copies_.front().data.get(), md).data.get();
 }
 
 PackedWeight::Copy& PackedWeight::Reorder(const dnnl::memory::desc& from_md,

@@ -169,10 +169,10 @@ TEST(PackedWeightTest, AnotherLayoutHoldsTheSameValues) {
   using dt = dnnl::memory::data_type;
   const dnnl::memory::desc plain({40, 48}, dt::f32, {1, 40});
   dnnl::matmul::primitive_desc pd(
-      dnnl::matmul::desc(PlainDesc({16, 40}),
-                         dnnl::memory::desc({40, 48}, dt::f32,
-                                            dnnl::memory::format_tag::any),
-                         PlainDesc({16, 48})),
+      dnnl::matmul::desc(
+          PlainDesc({16, 40}),
+          dnnl::memory::desc({40, 48}, dt::f32, dnnl::memory::format_tag::any),
+          PlainDesc({16, 48})),
       ctx.engine());
   PackedWeight packed(&ctx, plain, w.data(), pd.weights_desc());
   EXPECT_EQ(packed.For(pd.weights_desc()), packed.For(pd.weights_desc()));
