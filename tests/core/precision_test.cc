@@ -187,7 +187,9 @@ TEST(PrecisionTest, BFloat16WorksOrIsRefusedClearly) {
   auto f32 = SentenceEncoder::Load(kBertTiny);
   ASSERT_TRUE(f32.ok()) << f32.status();
   std::ifstream in(kBertTiny + "/cases.json");
-  for (const auto& c : nlohmann::json::parse(in).at("cases")) {
+  // Named: a range-for over a member of a temporary would read freed memory.
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  for (const auto& c : golden.at("cases")) {
     std::vector<std::vector<int32_t>> ids;
     for (const auto& t : c.at("texts"))
       ids.push_back((*f32)->Tokenize(t.get<std::string>(), true)->ids);
