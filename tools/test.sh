@@ -102,11 +102,6 @@ run_sanitized() {
     cmake_flags+=("-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed $annotations")
     export TSAN_OPTIONS="suppressions=$root/tools/tsan.supp second_deadlock_stack=1 halt_on_error=0"
     skips+=('_NOT_BUILT$')  # placeholders of the test executables not built here
-    # Its invalid-UTF-8 calls use gRPC's callback API (GenericStub::UnaryCall): the hand-off
-    # from the calling thread to the callback thread goes through libgrpc's uninstrumented
-    # completion queue, so TSan reports the callback's accesses (about 1 run in 4) although
-    # gRPC orders them. Not suppressible without hiding our own callback frames.
-    skips+=('LoadGeneratorTest\.MalformedAndOversizedCallsGetTheirCodes')
   fi
   cmake -S . -B "$build" -G Ninja "${cmake_flags[@]}" >/dev/null
   nice cmake --build "$build" -j "$jobs" --target "${targets[@]}"
