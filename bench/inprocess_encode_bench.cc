@@ -116,7 +116,7 @@ const bool kRegistered = [] {
   if (batches.empty()) batches.push_back(32);
   // One registration per (dtype, threads), so that the cases sharing a
   // loaded model run one after the other.
-  for (DType dtype : {DType::kFloat32, DType::kInt8}) {
+  for (DType dtype : {DType::kFloat32, DType::kBFloat16, DType::kInt8}) {
     for (int threads : {1, 2}) {
       auto* b = benchmark::RegisterBenchmark("BM_InprocessEncode",
                                              BM_InprocessEncode);

@@ -135,9 +135,9 @@ def main():
             p = enc[key]
             rows.append([key[0], f"{key[1]}x{key[2]}", key[3], key[4], f"{ms(b):.1f}", f"{ms(p):.1f}",
                          f"{ms(b) / ms(p):.1f}x"])
-        w("\n## OpenMP wait policy (ms per batch; ACTIVE = spinning barriers, the default)\n\n")
-        w(table(["model", "BxT", "dtype", "threads", "ACTIVE ms", f"{a.omp_wait_policy} ms",
-                 "ACTIVE / " + a.omp_wait_policy], rows))
+        w("\n## OpenMP wait policy (ms per batch; PASSIVE = futex sleep at every barrier)\n\n")
+        w(table(["model", "BxT", "dtype", "threads", "PASSIVE ms", f"{a.omp_wait_policy} ms",
+                 "PASSIVE / this run's"], rows))
 
     rows = []
     for (m, bb, t, dt, th), b in sorted(enc.items()):
@@ -333,13 +333,14 @@ threads), not the milliseconds.
   runs it, before every primitive); 0 keeps the process default
   (`OMP_NUM_THREADS`, else all cores). Give each server worker its share of the
   cores (workers x threads <= cores) instead of letting every worker use all.
-* Set `OMP_WAIT_POLICY=PASSIVE` (or `GOMP_SPINCOUNT=0`..`10000`) on shared or
-  oversubscribed machines: with the default, OpenMP workers spin at barriers
-  between primitives, and when another process holds the core the spinning
-  thread's team waits for a whole scheduler slice (see the wait-policy table:
-  MiniLM 1x16 with 2 threads, ACTIVE vs PASSIVE, same run). On a dedicated
-  machine with one worker per core, ACTIVE (the default) is slightly faster
-  for small batches.
+* attnserve-server starts with `GOMP_SPINCOUNT=1000` unless `OMP_WAIT_POLICY`
+  or `GOMP_SPINCOUNT` is set: OpenMP workers spin briefly between primitives
+  (catching the next parallel region of the same forward pass) and then sleep.
+  libgomp's default (a long spin) lets two teams sharing the cores starve each
+  other (measured on 2 cores, two MiniLM 1x16 teams of 2 threads: ~100x
+  slower); `OMP_WAIT_POLICY=PASSIVE` avoids that but pays a futex wake of an
+  idle CPU at every barrier, ~3x slower small batches on a quiet machine (see
+  the wait-policy table).
 * A transformer encoder at small batches is a sequence of ~10 small primitives
   per layer; each one is a parallel region, so 1 thread per worker and several
   workers usually beat 1 worker with all threads for small requests; large

@@ -4,7 +4,8 @@
 #
 #   bench/run.sh [BUILD_DIR]        (default: build-perf, then build)
 #   BENCH_FILTER=regex bench/run.sh (subset; the README then lists only it)
-#   OMP_WAIT_POLICY is PASSIVE unless set (see README: spinning barriers).
+#   OpenMP waits as attnserve-server does (GOMP_SPINCOUNT=1000: a short
+#   spin, then sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
 #   SERVING=0 bench/run.sh          (leave out the serving benchmark)
 #   SERVING_QUICK=1 bench/run.sh    (short serving phases; see serving.sh)
 # Then bench/serving.sh (attnserve-server under attnserve-loadgen vs the core
@@ -30,16 +31,20 @@ bench="$build/bin/attnserve-bench"
 # RENDER_ONLY=1 bench/run.sh).
 out="$here/last_run"
 mkdir -p "$out"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+if [[ -z "${OMP_WAIT_POLICY:-}" && -z "${GOMP_SPINCOUNT:-}" ]]; then
+  export GOMP_SPINCOUNT=1000
+fi
+policy="${OMP_WAIT_POLICY:+OMP_WAIT_POLICY=$OMP_WAIT_POLICY}"
+policy="${policy:-GOMP_SPINCOUNT=$GOMP_SPINCOUNT}"
 if [[ -z "${RENDER_ONLY:-}" ]]; then
   lscpu > "$out/lscpu.txt"
   cut -d' ' -f1-3 /proc/loadavg > "$out/load_before.txt"
   "$bench" --benchmark_format=json --benchmark_out_format=json \
     --benchmark_out="$out/bench.json" \
     --benchmark_filter="${BENCH_FILTER:-.}" > /dev/null
-  # The small-batch cases again with spinning OpenMP barriers, for the
-  # wait-policy table.
-  OMP_WAIT_POLICY=ACTIVE "$bench" --benchmark_format=json \
+  # The small-batch cases again with passive OpenMP waiting (futex sleep at
+  # every barrier), for the wait-policy table.
+  env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=PASSIVE "$bench" --benchmark_format=json \
     --benchmark_out_format=json --benchmark_out="$out/active.json" \
     --benchmark_filter='BM_Encoder/model:0/B:1/T:16/dtype:(0|2)/' > /dev/null
   cut -d' ' -f1-3 /proc/loadavg > "$out/load_after.txt"
@@ -49,7 +54,7 @@ load_after="$(cat "$out/load_after.txt")"
 
 python3 "$here/render_readme.py" --json "$out/bench.json" \
   --lscpu "$out/lscpu.txt" --load "$load_before" --load "$load_after" \
-  --omp-wait-policy "$OMP_WAIT_POLICY" --csv "$out/sweep.csv" \
+  --omp-wait-policy "$policy" --csv "$out/sweep.csv" \
   --active-json "$out/active.json" \
   > "$out/README.md.new"
 

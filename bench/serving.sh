@@ -205,9 +205,8 @@ inprocess_json() {  # model -> prints {dtype: {...}}
   [[ $quick == 1 ]] && min_time=1
   ATTNSERVE_BENCH_MODEL_DIR="$(model_dir "$model")" \
     ATTNSERVE_BENCH_TEXT="$text" ATTNSERVE_BENCH_BATCHES="$batch,$((batch / 2))" \
-    OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" \
     "$bin/attnserve-bench" \
-    --benchmark_filter="BM_InprocessEncode/dtype:(0|2)/threads:$threads/B:($batch|$((batch / 2)))/" \
+    --benchmark_filter="BM_InprocessEncode/dtype:(0|1|2)/threads:$threads/B:($batch|$((batch / 2)))/" \
     --benchmark_min_time="$min_time" --benchmark_format=json \
     --benchmark_out_format=json --benchmark_out="$run/inprocess-$model.json" \
     > /dev/null

@@ -11,8 +11,11 @@
 #   PEERS_THREADS="2 1" thread counts (default "2 1", quick "2")
 #   PEERS_REPS=N       timed calls per case (default 5, quick 2)
 #   RENDER_ONLY=1      re-render README.md from last_run/ without running
-#   OMP_WAIT_POLICY    PASSIVE unless set (as bench/run.sh: spinning barriers
-#                      crawl on a shared machine); applied to every engine
+#   OMP_WAIT_POLICY    unset by default: every OpenMP engine (attnserve,
+#                      PyTorch, CTranslate2: libgomp) then waits as
+#                      attnserve-server does, GOMP_SPINCOUNT=1000 (a short
+#                      spin, then sleep), and ONNX Runtime's own pool spins as
+#                      it does by default; PASSIVE applies to every engine
 #                      (ONNX Runtime: session.intra_op.allow_spinning=0).
 # The venv (bench/peers/.venv-peers) is made by setup-venv.sh when absent.
 set -euo pipefail
@@ -27,7 +30,9 @@ quick="${PEERS_QUICK:-0}"
 [[ "$quick" == 0 ]] && quick=""
 threads="${PEERS_THREADS:-$([[ -n "$quick" ]] && echo 2 || echo "2 1")}"
 python="$venv/bin/python"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+if [[ -z "${OMP_WAIT_POLICY:-}" ]]; then
+  export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-1000}"
+fi
 
 if [[ -z "${RENDER_ONLY:-}" ]]; then
   PEERS_VENV="$venv" "$here/setup-venv.sh"
@@ -67,7 +72,7 @@ if [[ -z "${RENDER_ONLY:-}" ]]; then
   cat > "$out/meta.json" <<JSON
 {"quick": $([[ -n "$quick" ]] && echo true || echo false), "reps": $reps,
  "load_before": "$load_before", "load_after": "$load_after",
- "omp_wait_policy": "${OMP_WAIT_POLICY:-}", "date": "$(date -Iseconds)"}
+ "omp_wait_policy": "${OMP_WAIT_POLICY:-GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-}}", "date": "$(date -Iseconds)"}
 JSON
 fi
 python3 "$here/render.py" "$out" > "$here/README.md"

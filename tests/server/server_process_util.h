@@ -50,6 +50,7 @@ class ServerProcess {
     return v1::Inference::NewStub(channel_);
   }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   int metrics_port() const { return metrics_port_; }
   std::string Log() const;
 

@@ -2,7 +2,9 @@
 // get alone while batches form, a full queue refuses at once, a model that
 // fails to load is reported while the others serve, and SIGTERM under load
 // loses no accepted call.
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -52,6 +54,45 @@ absl::StatusOr<std::vector<float>> EncodeOne(v1::Inference::Stub& stub,
   if (!status.ok()) return absl::InternalError(status.error_message());
   return std::vector<float>(response.embeddings(0).values().begin(),
                             response.embeddings(0).values().end());
+}
+
+// The environment the running server was exec'ed with, "NAME=value" entries.
+std::vector<std::string> ProcessEnvironment(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+  std::vector<std::string> entries;
+  for (std::string entry; std::getline(in, entry, '\0');)
+    entries.push_back(entry);
+  return entries;
+}
+
+// The server re-execs itself with a short OpenMP spin unless the environment
+// chose how OpenMP waits (server/main.cc: libgomp's long default spin starves
+// concurrent models, passive waiting slows small batches).
+TEST(ServerServingTest, StartsWithAShortOpenMpSpinUnlessTheEnvironmentChose) {
+  const char* saved_policy = std::getenv("OMP_WAIT_POLICY");
+  const char* saved_spin = std::getenv("GOMP_SPINCOUNT");
+  const std::string policy = saved_policy ? saved_policy : "";
+  const std::string spin = saved_spin ? saved_spin : "";
+  for (const bool chosen : {false, true}) {
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
+    if (chosen) setenv("OMP_WAIT_POLICY", "passive", 1);
+    ServerProcess server;
+    ASSERT_TRUE(server.Start({"--model=enc=" + GoldenDir("bert-tiny")}).ok())
+        << server.Log();
+    const std::vector<std::string> env = ProcessEnvironment(server.pid());
+    ASSERT_FALSE(env.empty());
+    auto has = [&](const std::string& entry) {
+      return std::find(env.begin(), env.end(), entry) != env.end();
+    };
+    EXPECT_EQ(has("GOMP_SPINCOUNT=1000"), !chosen);
+    EXPECT_EQ(has("OMP_WAIT_POLICY=passive"), chosen);
+    EXPECT_EQ(server.Stop().value_or(-1), 0) << server.Log();
+  }
+  unsetenv("OMP_WAIT_POLICY");
+  unsetenv("GOMP_SPINCOUNT");
+  if (saved_policy) setenv("OMP_WAIT_POLICY", policy.c_str(), 1);
+  if (saved_spin) setenv("GOMP_SPINCOUNT", spin.c_str(), 1);
 }
 
 TEST(ServerServingTest, ConcurrentClientsGetTheirAloneAnswersWhileBatchesForm) {
