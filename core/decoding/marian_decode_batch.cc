@@ -156,17 +156,25 @@ std::vector<int32_t> MarianDecodeBatch::Prefix(
   return prefix;
 }
 
-DecodeBatch::Event MarianDecodeBatch::AdvanceGreedy(Sequence* s,
-                                                    float* logits) {
+MarianDecodeBatch::GreedyChoice MarianDecodeBatch::ChooseGreedy(
+    const Sequence& s, float* logits) const {
   // HF _sample with do_sample=False: argmax of the processed logits. The score
   // is our own (HF returns none): the log-probability of the choice under the
   // processed distribution. The rules edit this step's logits row in place
   // (it is not read again) and only the chosen entry of the log-softmax is
   // computed.
-  const bool last = s->generated + 1 == s->options.max_new_tokens;
-  rules_.Apply(Prefix(s->tokens), last, logits, vocab_);
-  const int token = Argmax(logits, vocab_);
-  s->score += LogSoftmaxAt(logits, vocab_, token);
+  const bool last = s.generated + 1 == s.options.max_new_tokens;
+  rules_.Apply(Prefix(s.tokens), last, logits, vocab_);
+  GreedyChoice choice;
+  choice.token = Argmax(logits, vocab_);
+  choice.log_prob = LogSoftmaxAt(logits, vocab_, choice.token);
+  return choice;
+}
+
+DecodeBatch::Event MarianDecodeBatch::AdvanceGreedy(Sequence* s,
+                                                    GreedyChoice choice) {
+  const int token = choice.token;
+  s->score += choice.log_prob;
   s->tokens.push_back(token);
   ++s->generated;
   Event event;
@@ -242,14 +250,29 @@ absl::StatusOr<std::vector<DecodeBatch::Event>> MarianDecodeBatch::Step() {
   for (const auto& s : active_) AppendRows(*s, &rows);
   model_->DecoderStep(rows, cache_.get(), &logits_);
 
-  int64_t row = 0;
+  // Each sequence's first logits row; greedy choices are independent and
+  // scan the whole vocab (argmax, log-sum-exp): shared among the model's
+  // OpenMP threads (this file is compiled with OpenMP, core/CMakeLists.txt).
+  const int64_t count = static_cast<int64_t>(active_.size());
+  std::vector<int64_t> first_row(count + 1, 0);
+  for (int64_t i = 0; i < count; ++i)
+    first_row[i + 1] = first_row[i] + RowsThisStep(*active_[i]);
+  std::vector<GreedyChoice> greedy(count);
+#pragma omp parallel for schedule(dynamic) if (count > 1)
+  for (int64_t i = 0; i < count; ++i) {
+    if (!active_[i]->beam) {
+      greedy[i] =
+          ChooseGreedy(*active_[i], logits_.data() + first_row[i] * vocab_);
+    }
+  }
+
   std::vector<std::unique_ptr<Sequence>> still_active;
-  for (auto& s : active_) {
-    const int n = RowsThisStep(*s);
-    float* logits = logits_.data() + row * vocab_;
-    row += n;
+  for (int64_t i = 0; i < count; ++i) {
+    std::unique_ptr<Sequence>& s = active_[i];
+    const int n = static_cast<int>(first_row[i + 1] - first_row[i]);
+    float* logits = logits_.data() + first_row[i] * vocab_;
     Event event = s->beam ? AdvanceBeam(s.get(), logits, n)
-                          : AdvanceGreedy(s.get(), logits);
+                          : AdvanceGreedy(s.get(), greedy[i]);
     const bool finished = event.finished;
     if (finished || !event.new_tokens.empty())
       events.push_back(std::move(event));

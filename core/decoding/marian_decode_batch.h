@@ -57,7 +57,13 @@ class MarianDecodeBatch : public DecodeBatch {
   int RowsThisStep(const Sequence& s) const;
   void AppendRows(const Sequence& s,
                   std::vector<MarianModel::DecoderRow>* rows) const;
-  Event AdvanceGreedy(Sequence* s, float* logits);
+  // A greedy step's choice: the processed logits' argmax and its log-prob.
+  struct GreedyChoice {
+    int token = 0;
+    float log_prob = 0;
+  };
+  GreedyChoice ChooseGreedy(const Sequence& s, float* logits) const;
+  Event AdvanceGreedy(Sequence* s, GreedyChoice choice);
   Event AdvanceBeam(Sequence* s, const float* logits, int rows);
   void ReorderSlots(Sequence* s, const std::vector<int>& source_beams);
   void Release(Sequence* s);

@@ -516,7 +516,9 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
   int max_len = 1;
   for (const DecoderRow& row : rows)
     max_len = std::max({max_len, row.position + 1, row.cross->length});
-  if (static_cast<int>(s.probs.size()) < max_len) s.probs.resize(max_len);
+  // One attention-probability row per decoder row: rows attend in parallel.
+  const int64_t probs = static_cast<int64_t>(n) * max_len;
+  if (static_cast<int64_t>(s.probs.size()) < probs) s.probs.resize(probs);
   logits->Resize({m, static_cast<int64_t>(c.decoder_vocab_size)});
   if (n == 0) return;
   // Padding rows: zero inputs and attention outputs (LayerNorm of zeros stays
@@ -536,6 +538,10 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
     }
     {
       ScopedTimer t(attention_time);
+      // Rows are independent (each its own cache slot): shared among the
+      // model's OpenMP threads (marian.cc is compiled with OpenMP, see
+      // core/CMakeLists.txt).
+#pragma omp parallel for schedule(static) if (n > 1)
       for (int64_t r = 0; r < n; ++r) {
         const DecoderRow& row = rows[r];
         const float* qkv = s.qkv.data() + r * 3 * d;
@@ -544,7 +550,7 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
         std::memcpy(keys + row.position * d, qkv + d, d * sizeof(float));
         std::memcpy(values + row.position * d, qkv + 2 * d, d * sizeof(float));
         AttendRow(qkv, keys, values, d, row.position + 1, heads, head_dim,
-                  scale, s.probs.data(), s.ctx.data() + r * d);
+                  scale, s.probs.data() + r * max_len, s.ctx.data() + r * d);
       }
     }
     {
@@ -559,11 +565,12 @@ void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
     }
     {
       ScopedTimer t(attention_time);
+#pragma omp parallel for schedule(static) if (n > 1)
       for (int64_t r = 0; r < n; ++r) {
         const Tensor& kv = rows[r].cross->layers[l];
         AttendRow(s.q.data() + r * d, kv.data(), kv.data() + d, 2 * d,
-                  rows[r].cross->length, heads, head_dim, scale, s.probs.data(),
-                  s.ctx.data() + r * d);
+                  rows[r].cross->length, heads, head_dim, scale,
+                  s.probs.data() + r * max_len, s.ctx.data() + r * d);
       }
     }
     {
