@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <tuple>
 
 #include "bench/bench_util.h"
 #include "core/models/bert.h"
@@ -78,15 +79,19 @@ BertWeights RandomBertWeights(const BertConfig& c) {
   return w;
 }
 
-// One model per (shape, dtype), created on first use; null when the dtype is
-// not supported here (error in *error).
-BertModel* Model(int which, DType dtype, std::string* error) {
+// One model per (shape, dtype, threads), created on first use; null when the
+// dtype is not supported here (error in *error). A model keeps its thread
+// count, as in the server: oneDNN fixes a primitive's thread split when it is
+// created, so a model whose primitives were made for 1 thread runs them on 1
+// even when later told 2.
+BertModel* Model(int which, DType dtype, int threads, std::string* error) {
   static auto* models =
-      new std::map<std::pair<int, DType>, std::unique_ptr<BertModel>>();
-  auto& m = (*models)[{which, dtype}];
+      new std::map<std::tuple<int, DType, int>, std::unique_ptr<BertModel>>();
+  auto& m = (*models)[{which, dtype, threads}];
   if (!m) {
     LoadOptions o;
     o.dtype = dtype;
+    o.threads = threads;
     auto created =
         BertModel::Create(Shape(which), RandomBertWeights(Shape(which)), o);
     if (!created.ok()) {
@@ -177,7 +182,7 @@ class TextBatch {
 void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
                 const std::vector<int>& lengths) {
   std::string error;
-  BertModel* model = Model(which, dtype, &error);
+  BertModel* model = Model(which, dtype, threads, &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -187,7 +192,6 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   TextBatch texts(model, lengths);
   const int64_t real_tokens = texts.real_tokens();
   DnnlContext* ctx = model->context();
-  ctx->set_threads(threads);
   auto forward = [&] { return texts.Embed(); };
   if (!forward().ok()) state.SkipWithError("forward failed");  // warm-up
   ctx->EnableProfiling(true);
@@ -272,12 +276,12 @@ void BM_EncoderUniformOfRagged(benchmark::State& state) {
 // cpu_ratio the same per process CPU second.
 void BM_EncoderRaggedOverUniform(benchmark::State& state) {
   std::string error;
-  BertModel* model = Model(kMiniLm, DTypeArg(state.range(0)), &error);
+  BertModel* model =
+      Model(kMiniLm, DTypeArg(state.range(0)), state.range(1), &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());
     return;
   }
-  model->context()->set_threads(state.range(1));
   TextBatch batches[2] = {{model, RaggedLengths(32)},
                           {model, UniformOfRagged()}};
   double wall[2] = {0, 0}, cpu[2] = {0, 0};

@@ -1,5 +1,7 @@
 #include "server/model_entry.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -79,9 +81,7 @@ v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
 
 ModelEntry::ModelEntry(v1::ModelConfig config, LoadOptions defaults,
                        Metrics* metrics)
-    : config_(std::move(config)),
-      defaults_(defaults),
-      metrics_(metrics) {
+    : config_(std::move(config)), defaults_(defaults), metrics_(metrics) {
   absl::MutexLock lock(&mu_);
   info_.set_name(config_.name());
   info_.set_path(config_.path());
@@ -99,6 +99,11 @@ v1::ModelInfo ModelEntry::info() const {
 void ModelEntry::Load() {
   const absl::Time start = absl::Now();
   absl::Status status = LoadOrError();
+  // Loading converts and re-lays every weight (f32 tensors, then packed,
+  // int8 or bf16 copies); glibc keeps the freed transient copies in its heap
+  // (measured: BERT-base int8 resident 594 MB for 266 MB of weights). Give
+  // them back, so the resident memory is what the models hold.
+  malloc_trim(0);
   if (!status.ok()) {
     LogError(absl::StrCat("model '", name(), "' failed to load from ",
                           config_.path(), ": ", status.ToString()));

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/models/hf_config.h"
+#include "core/ops/compute_threads.h"
 #include "core/ops/quantize.h"
 
 namespace attnserve {
@@ -268,6 +269,9 @@ void BertModel::Embed(absl::Span<const absl::Span<const int32_t>> seqs,
 absl::Status BertModel::ForwardPacked(
     absl::Span<const absl::Span<const int32_t>> seqs, PackedLayout* layout,
     Tensor* hidden, std::vector<Tensor>* hidden_states) {
+  // oneDNN fixes a primitive's thread split when it is created (first use of
+  // a shape, inside this call): the model's thread count must already hold.
+  SetComputeThreadsOfThisThread(ctx_->threads());
   lengths_.clear();
   for (const auto& ids : seqs) {
     absl::Status s = CheckIds(ids);
@@ -331,6 +335,7 @@ absl::Status BertModel::Forward(absl::Span<const int32_t> ids,
                                 absl::Span<const int32_t> mask, int batch,
                                 int len, Tensor* last_hidden,
                                 std::vector<Tensor>* hidden_states) {
+  SetComputeThreadsOfThisThread(ctx_->threads());  // as in ForwardPacked
   absl::Status s = ReadLengths(ids, mask, batch, len);
   if (s.ok() && len > config_.max_position_embeddings) {
     s = absl::InvalidArgumentError(absl::StrCat(

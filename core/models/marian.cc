@@ -11,6 +11,7 @@
 #include "core/layers/positions.h"
 #include "core/models/hf_config.h"
 #include "core/models/safetensors.h"
+#include "core/ops/compute_threads.h"
 #include "core/ops/quantize.h"
 
 namespace attnserve {
@@ -386,6 +387,9 @@ absl::Status MarianModel::Encode(absl::Span<const int32_t> ids,
                                  absl::Span<const int> lengths, int len,
                                  Tensor* out,
                                  std::vector<Tensor>* hidden_states) {
+  // oneDNN fixes a primitive's thread split when it is created (first use of
+  // a shape, inside this call): the model's thread count must already hold.
+  SetComputeThreadsOfThisThread(ctx_.threads());
   const MarianConfig& c = config_;
   const int batch = static_cast<int>(lengths.size());
   const int64_t d = c.d_model, rows = static_cast<int64_t>(batch) * len;
@@ -490,6 +494,7 @@ void MarianModel::EmbedDecoderRows(absl::Span<const DecoderRow> rows,
 
 void MarianModel::DecoderStep(absl::Span<const DecoderRow> rows,
                               KvCachePool* cache, Tensor* logits) {
+  SetComputeThreadsOfThisThread(ctx_.threads());  // as in Encode
   const MarianConfig& c = config_;
   const int64_t n = static_cast<int64_t>(rows.size());
   // Matmuls run over a bucketed row count (zero rows appended) so that a server
