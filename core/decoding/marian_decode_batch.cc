@@ -193,6 +193,9 @@ DecodeBatch::Event MarianDecodeBatch::AdvanceBeam(Sequence* s,
   const int nb = s->options.beam_size;
   work_.resize(static_cast<size_t>(nb) * vocab_);
   const bool last = s->generated + 1 == s->options.max_new_tokens;
+  // Each beam's row is independent (a full pass over the vocab): shared among
+  // the model's OpenMP threads.
+#pragma omp parallel for schedule(static) if (nb > 1)
   for (int b = 0; b < nb; ++b) {
     const float* row =
         logits + static_cast<int64_t>(rows == 1 ? 0 : b) * vocab_;
