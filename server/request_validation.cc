@@ -173,15 +173,17 @@ absl::StatusOr<GenerationOptions> ResolveGenerationOptions(
   }
   if (request.has_early_stopping())
     options.early_stopping = request.early_stopping();
-  options.num_hypotheses = request.num_hypotheses() == 0
-                               ? 1
-                               : static_cast<int>(request.num_hypotheses());
-  if (options.num_hypotheses > options.beam_size) {
+  // Compared as the unsigned wire value: a cast to int first turned values
+  // above INT_MAX negative and let them through (found by the request fuzzer).
+  const uint32_t hypotheses =
+      request.num_hypotheses() == 0 ? 1 : request.num_hypotheses();
+  if (hypotheses > static_cast<uint32_t>(options.beam_size)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "num_hypotheses ", options.num_hypotheses, " exceeds beam_size ",
+        "num_hypotheses ", hypotheses, " exceeds beam_size ",
         options.beam_size,
         "; ask for at most beam_size hypotheses or widen the beam"));
   }
+  options.num_hypotheses = static_cast<int>(hypotheses);
   return options;
 }
 
