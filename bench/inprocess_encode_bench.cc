@@ -6,6 +6,10 @@
 //   ATTNSERVE_BENCH_MODEL_DIR  the folder (as served by attnserve-server)
 //   ATTNSERVE_BENCH_TEXT       the text of every batch row (the loadgen text)
 //   ATTNSERVE_BENCH_BATCHES    comma-separated batch sizes (default "32")
+//   ATTNSERVE_BENCH_IDLE_US    idle time before each forward, not timed
+//                              (default 0: back to back); an interactive
+//                              client's pause between calls, during which
+//                              OpenMP's threads may go to sleep
 // Cases BM_InprocessEncode/dtype:{0 f32,2 int8}/threads:{1,2}/B:{batches}.
 // Counters: texts/s, tokens/s (real tokens), tokens_per_text, load_s (model
 // load + conversion, once per dtype and thread count); cpu_time is the
@@ -16,6 +20,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -25,8 +30,8 @@
 namespace attnserve::bench {
 namespace {
 
-std::string Env(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
+std::string Env(const char *name, const char *fallback) {
+  const char *value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
@@ -39,8 +44,8 @@ struct LoadedModel {
   std::unique_ptr<SentenceEncoder> encoder;
 };
 
-LoadedModel* ModelFor(DType dtype, int threads, std::string* error) {
-  static LoadedModel* model = new LoadedModel;  // lives for the process
+LoadedModel *ModelFor(DType dtype, int threads, std::string *error) {
+  static LoadedModel *model = new LoadedModel;  // lives for the process
   if (model->encoder != nullptr && model->dtype == dtype &&
       model->threads == threads) {
     return model;
@@ -65,12 +70,12 @@ LoadedModel* ModelFor(DType dtype, int threads, std::string* error) {
   return model;
 }
 
-void BM_InprocessEncode(benchmark::State& state) {
+void BM_InprocessEncode(benchmark::State &state) {
   const DType dtype = static_cast<DType>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
   const int batch = static_cast<int>(state.range(2));
   std::string error;
-  LoadedModel* model = ModelFor(dtype, threads, &error);
+  LoadedModel *model = ModelFor(dtype, threads, &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -81,11 +86,17 @@ void BM_InprocessEncode(benchmark::State& state) {
     state.SkipWithError(encoding.status().ToString().c_str());
     return;
   }
-  const std::vector<int32_t>& ids = encoding->ids;
+  const std::vector<int32_t> &ids = encoding->ids;
   const std::vector<absl::Span<const int32_t>> rows(batch, ids);
   const Pooling pooling = model->encoder->default_pooling();
   const bool normalize = model->encoder->default_normalize();
+  const int idle_us = std::atoi(Env("ATTNSERVE_BENCH_IDLE_US", "0").c_str());
   for (auto _ : state) {
+    if (idle_us > 0) {
+      state.PauseTiming();
+      std::this_thread::sleep_for(std::chrono::microseconds(idle_us));
+      state.ResumeTiming();
+    }
     absl::StatusOr<std::vector<std::vector<float>>> out =
         model->encoder->Embed(rows, pooling, normalize);
     if (!out.ok()) {
@@ -118,7 +129,7 @@ const bool kRegistered = [] {
   // loaded model run one after the other.
   for (DType dtype : {DType::kFloat32, DType::kBFloat16, DType::kInt8}) {
     for (int threads : {1, 2}) {
-      auto* b = benchmark::RegisterBenchmark("BM_InprocessEncode",
+      auto *b = benchmark::RegisterBenchmark("BM_InprocessEncode",
                                              BM_InprocessEncode);
       b->ArgNames({"dtype", "threads", "B"})
           ->MeasureProcessCPUTime()  // the OpenMP workers' CPU time too

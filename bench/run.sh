@@ -4,8 +4,8 @@
 #
 #   bench/run.sh [BUILD_DIR]        (default: build-perf, then build)
 #   BENCH_FILTER=regex bench/run.sh (subset; the README then lists only it)
-#   OpenMP waits as attnserve-server does (GOMP_SPINCOUNT=1000: a short
-#   spin, then sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
+#   OpenMP waits as attnserve-server does (GOMP_SPINCOUNT=100000: a spin of
+#   about 1 ms, then sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
 #   SERVING=0 bench/run.sh          (leave out the serving benchmark)
 #   SERVING_QUICK=1 bench/run.sh    (short serving phases; see serving.sh)
 # Then bench/serving.sh (attnserve-server under attnserve-loadgen vs the core
@@ -32,7 +32,7 @@ bench="$build/bin/attnserve-bench"
 out="$here/last_run"
 mkdir -p "$out"
 if [[ -z "${OMP_WAIT_POLICY:-}" && -z "${GOMP_SPINCOUNT:-}" ]]; then
-  export GOMP_SPINCOUNT=1000
+  export GOMP_SPINCOUNT=100000  # as attnserve-server (server/main.cc)
 fi
 policy="${OMP_WAIT_POLICY:+OMP_WAIT_POLICY=$OMP_WAIT_POLICY}"
 policy="${policy:-GOMP_SPINCOUNT=$GOMP_SPINCOUNT}"

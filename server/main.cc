@@ -67,7 +67,7 @@ ABSL_FLAG(std::string, auth_tokens_file, "",
 namespace attnserve::server {
 namespace {
 
-absl::StatusOr<DType> ParseDType(const std::string& name) {
+absl::StatusOr<DType> ParseDType(const std::string &name) {
   if (name == "float32") return DType::kFloat32;
   if (name == "bfloat16") return DType::kBFloat16;
   if (name == "int8") return DType::kInt8;
@@ -76,14 +76,14 @@ absl::StatusOr<DType> ParseDType(const std::string& name) {
 }
 
 absl::StatusOr<v1::ServerConfig> AssembleConfig(
-    const std::vector<std::string>& model_flags) {
+    const std::vector<std::string> &model_flags) {
   v1::ServerConfig config;
   if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
     absl::StatusOr<v1::ServerConfig> file = ReadServerConfigFile(path);
     if (!file.ok()) return file.status();
     config = *std::move(file);
   }
-  for (const std::string& spec : model_flags) {
+  for (const std::string &spec : model_flags) {
     absl::StatusOr<v1::ModelConfig> model = ParseModelFlag(spec);
     if (!model.ok()) return model.status();
     *config.add_model() = *std::move(model);
@@ -110,7 +110,7 @@ absl::StatusOr<v1::ServerConfig> AssembleConfig(
     absl::StatusOr<std::vector<v1::ModelConfig>> found =
         ScanModelsDir(models_dir);
     if (!found.ok()) return found.status();
-    for (v1::ModelConfig& model : *found)
+    for (v1::ModelConfig &model : *found)
       *config.add_model() = std::move(model);
   }
   if (absl::Status s = ValidateServerConfig(config); !s.ok()) return s;
@@ -118,21 +118,25 @@ absl::StatusOr<v1::ServerConfig> AssembleConfig(
 }
 
 // libgomp reads its variables when it is loaded, before main(), so the wait
-// policy can only be set by starting again with it in the environment. Each
-// model's worker runs its own OpenMP team and teams can outnumber the cores:
-// long spinning at barriers then starves the other team (libgomp's default;
-// measured on 2 cores, two MiniLM 1x16 teams of 2 threads: 430 ms per batch),
-// while passive waiting pays a futex wake of an idle (virtual) CPU per
-// parallel region (6.1 ms alone, against 2.0 ms spinning). A short spin
-// (GOMP_SPINCOUNT=1000) catches the next region of the same forward pass and
-// then sleeps: 1.7 ms alone, 4.1 ms with the two teams (passive: 3.5-4.3 ms).
-// OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment are kept as they are.
-void EnsureShortOpenMpSpin(char** argv) {
+// policy can only be set by starting again with it in the environment. Every
+// model computes on the one compute thread (core/ops/compute_thread.h), so the
+// process has a single OpenMP team and a spinning team starves no other one.
+// Passive waiting pays a futex wake of an idle (virtual) CPU per parallel
+// region (~120 per MiniLM forward). GOMP_SPINCOUNT=100000 (about 1 ms) keeps
+// the team awake across the serial gaps of a forward pass and between the
+// calls of one interactive client. Measured on 2 cores, MiniLM, one 15-token
+// text per call, 2 threads, ghz with one connection, p50 (spin 1000 -> 100000):
+// int8 1.92 -> 1.63 ms, bf16 1.81 -> 1.65 ms, f32 2.56 -> 2.46 ms; 8 clients:
+// int8 761 -> 826 calls/s, bf16 866 -> 879, f32 525 -> 580 (README, "Threads
+// and waiting"). OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment are kept.
+constexpr char kOpenMpSpinCount[] = "100000";
+
+void EnsureOpenMpSpin(char **argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {
     return;
   }
-  setenv("GOMP_SPINCOUNT", "1000", /*overwrite=*/0);
+  setenv("GOMP_SPINCOUNT", kOpenMpSpinCount, /*overwrite=*/0);
   // The resolved path, not /proc/self/exe: the process name (comm) comes from
   // the exec'ed file's name and must stay attnserve-server.
   char self[4096];
@@ -144,7 +148,7 @@ void EnsureShortOpenMpSpin(char** argv) {
 
 // TLS credentials and bearer tokens: their files are checked here so that a
 // bad one stops the start with a message naming it.
-absl::Status SetUpSecurity(ServerOptions& options) {
+absl::Status SetUpSecurity(ServerOptions &options) {
   TlsFiles tls;
   tls.cert = absl::GetFlag(FLAGS_tls_cert);
   tls.key = absl::GetFlag(FLAGS_tls_key);
@@ -165,8 +169,8 @@ absl::Status SetUpSecurity(ServerOptions& options) {
   return absl::OkStatus();
 }
 
-int Main(int argc, char** argv) {
-  EnsureShortOpenMpSpin(argv);
+int Main(int argc, char **argv) {
+  EnsureOpenMpSpin(argv);
   InstallSignalHandlers();
   const std::vector<std::string> model_flags =
       CollectRepeatedFlag(argc, argv, "model");
@@ -175,7 +179,7 @@ int Main(int argc, char** argv) {
       "[--port=50051] "
       "[--metrics_port=9090] [--tls_cert=PEM --tls_key=PEM "
       "[--tls_client_ca=PEM]] [--auth_tokens_file=FILE]");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<char *> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     LogError(absl::StrCat("unexpected argument '", positional[1],
                           "' (flags are --name=value)"));
@@ -209,4 +213,4 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace attnserve::server
 
-int main(int argc, char** argv) { return attnserve::server::Main(argc, argv); }
+int main(int argc, char **argv) { return attnserve::server::Main(argc, argv); }

@@ -34,6 +34,7 @@ marian_skips=(
   # prevents (tests/client's server helper instead leaves the translator out in these builds).
   'ServerE2eTest\.'
   'ServerServingTest\.SigtermUnderLoadLosesNoAcceptedCallAndExitsZero'  # serves marian-tiny only
+  'ServerServingTest\.ASecondModelAddsNoOpenMpTeam'  # calls Translate
   # These serve marian-tiny next to bert-tiny and call Translate.
   'LifecycleTest\.SigtermDuringMixedLoadLosesNoAcceptedCall'
   'ReloadTest\.SighupUnderLoadDropsNoCallAndKeepsResults'

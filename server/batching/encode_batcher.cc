@@ -11,15 +11,15 @@
 namespace attnserve::server {
 namespace {
 
-bool SameBatchKey(const EncodeJob& a, const EncodeJob& b) {
+bool SameBatchKey(const EncodeJob &a, const EncodeJob &b) {
   return a.pooling == b.pooling && a.normalize == b.normalize;
 }
 
 }  // namespace
 
-EncodeBatcher::EncodeBatcher(SentenceEncoder* encoder,
+EncodeBatcher::EncodeBatcher(SentenceEncoder *encoder,
                              EncodeBatcherOptions options,
-                             EncodeBatchObserver* observer)
+                             EncodeBatchObserver *observer)
     : encoder_(encoder), options_(std::move(options)), observer_(observer) {
   worker_ = std::thread([this] { Run(); });
 }
@@ -70,6 +70,8 @@ void EncodeBatcher::Shutdown() {
 }
 
 void EncodeBatcher::Run() {
+  // When the worker last became free (finished a batch, or started).
+  absl::Time free_since = absl::InfinitePast();
   while (true) {
     std::vector<Item> dropped;
     std::vector<Item> batch;
@@ -80,7 +82,12 @@ void EncodeBatcher::Run() {
       while (queue_.empty() && !shutdown_) cv_.Wait(&mu_);
       if (queue_.empty()) return;  // shut down and drained
       now = absl::Now();
-      while (!BatchReadyLocked(now)) {
+      // A text that arrived while the worker was free starts at once: waiting
+      // for company would only add latency to a lone call. The batching
+      // window applies to texts that queued up behind a batch in progress,
+      // i.e. when calls are concurrent.
+      const bool arrived_while_free = queue_.front().enqueued >= free_since;
+      while (!arrived_while_free && !BatchReadyLocked(now)) {
         cv_.WaitWithDeadline(
             &mu_, queue_.front().enqueued + options_.max_queue_delay);
         now = absl::Now();
@@ -91,17 +98,19 @@ void EncodeBatcher::Run() {
     }
     observer_->OnQueueDepth(depth);
     FailDropped(dropped, now);
-    if (!batch.empty()) Compute(batch);
+    if (batch.empty()) continue;
+    Compute(batch);
+    free_since = absl::Now();
   }
 }
 
 bool EncodeBatcher::BatchReadyLocked(absl::Time now) const {
   if (shutdown_) return true;
-  const Item& oldest = queue_.front();
+  const Item &oldest = queue_.front();
   if (now >= oldest.enqueued + options_.max_queue_delay) return true;
   int count = 0;
   int longest = 0;
-  for (const Item& item : queue_) {
+  for (const Item &item : queue_) {
     if (!SameBatchKey(*item.job, *oldest.job)) continue;
     ++count;
     longest = std::max(longest, item.length);
@@ -114,8 +123,8 @@ std::vector<EncodeBatcher::Item> EncodeBatcher::TakeDroppedLocked(
     absl::Time now) {
   std::vector<Item> dropped;
   std::deque<Item> kept;
-  for (Item& item : queue_) {
-    const EncodeJob& job = *item.job;
+  for (Item &item : queue_) {
+    const EncodeJob &job = *item.job;
     if (job.finished || job.cancelled.load(std::memory_order_relaxed) ||
         job.deadline <= now) {
       dropped.push_back(std::move(item));
@@ -131,7 +140,7 @@ std::vector<EncodeBatcher::Item> EncodeBatcher::TakeDroppedLocked(
 // are picked by closeness of length to it, within the size and padded-token
 // limits.
 std::vector<EncodeBatcher::Item> EncodeBatcher::TakeBatchLocked() {
-  const EncodeJob& key = *queue_.front().job;
+  const EncodeJob &key = *queue_.front().job;
   std::vector<size_t> candidates;
   for (size_t i = 0; i < queue_.size(); ++i) {
     if (SameBatchKey(*queue_[i].job, key)) candidates.push_back(i);
@@ -184,10 +193,10 @@ std::vector<EncodeBatcher::Item> EncodeBatcher::TakeBatchLocked() {
   return batch;
 }
 
-void EncodeBatcher::FailDropped(const std::vector<Item>& dropped,
+void EncodeBatcher::FailDropped(const std::vector<Item> &dropped,
                                 absl::Time now) {
-  for (const Item& item : dropped) {
-    EncodeJob& job = *item.job;
+  for (const Item &item : dropped) {
+    EncodeJob &job = *item.job;
     if (job.finished) continue;
     job.finished = true;
     if (job.cancelled.load(std::memory_order_relaxed)) {
@@ -202,19 +211,20 @@ void EncodeBatcher::FailDropped(const std::vector<Item>& dropped,
   }
 }
 
-void EncodeBatcher::Compute(const std::vector<Item>& batch) {
+void EncodeBatcher::Compute(const std::vector<Item> &batch) {
   const absl::Time start = absl::Now();
   std::vector<absl::Span<const int32_t>> spans;
   spans.reserve(batch.size());
   int longest = 0;
-  for (const Item& item : batch) {
+  for (const Item &item : batch) {
     observer_->OnQueueWait(start - item.enqueued);
     spans.emplace_back(item.job->ids[item.index]);
     longest = std::max(longest, item.length);
   }
-  const EncodeJob& key = *batch.front().job;
-  absl::StatusOr<std::vector<std::vector<float>>> result =
-      encoder_->Embed(spans, key.pooling, key.normalize);
+  const EncodeJob &key = *batch.front().job;
+  absl::StatusOr<std::vector<std::vector<float>>> result;
+  RunOn(options_.compute_thread,
+        [&] { result = encoder_->Embed(spans, key.pooling, key.normalize); });
   const int texts = static_cast<int>(batch.size());
   observer_->OnBatch(texts, texts * longest, absl::Now() - start);
   if (result.ok() && result->size() != batch.size()) {
@@ -223,7 +233,7 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
                                               " texts"));
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    EncodeJob& job = *batch[i].job;
+    EncodeJob &job = *batch[i].job;
     if (job.finished) continue;
     if (!result.ok()) {
       job.finished = true;

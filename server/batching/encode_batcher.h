@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/models/sentence_encoder.h"
+#include "core/ops/compute_thread.h"
 
 namespace attnserve::server {
 
@@ -31,7 +32,7 @@ struct EncodeJob {
   std::vector<std::vector<float>> embeddings;
   // Called exactly once on the batcher thread: OK when every text is embedded,
   // else the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the job.
-  std::function<void(const absl::Status& status)> on_done;
+  std::function<void(const absl::Status &status)> on_done;
 
   // Batcher bookkeeping (worker thread only, after Submit).
   int remaining = 0;
@@ -55,6 +56,9 @@ struct EncodeBatcherOptions {
   int max_batch_tokens = 8192;  // texts x longest text of the batch
   absl::Duration max_queue_delay = absl::Milliseconds(2);
   int max_queue_size = 1024;  // texts waiting
+  // Where Embed runs (core/ops/compute_thread.h says why); null: on the
+  // batcher's own worker thread.
+  ComputeThread *compute_thread = nullptr;
 };
 
 // Dynamic batching for one encoder: texts of concurrent calls are gathered into
@@ -65,8 +69,8 @@ struct EncodeBatcherOptions {
 // low; a call's texts may land in several batches and are put back in order.
 class EncodeBatcher {
  public:
-  EncodeBatcher(SentenceEncoder* encoder, EncodeBatcherOptions options,
-                EncodeBatchObserver* observer);
+  EncodeBatcher(SentenceEncoder *encoder, EncodeBatcherOptions options,
+                EncodeBatchObserver *observer);
   ~EncodeBatcher();  // Shutdown()
 
   // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown()
@@ -89,12 +93,12 @@ class EncodeBatcher {
   std::vector<Item> TakeDroppedLocked(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Item> TakeBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FailDropped(const std::vector<Item>& dropped, absl::Time now);
-  void Compute(const std::vector<Item>& batch);
+  void FailDropped(const std::vector<Item> &dropped, absl::Time now);
+  void Compute(const std::vector<Item> &batch);
 
-  SentenceEncoder* const encoder_;
+  SentenceEncoder *const encoder_;
   const EncodeBatcherOptions options_;
-  EncodeBatchObserver* const observer_;
+  EncodeBatchObserver *const observer_;
 
   absl::Mutex mu_;
   absl::CondVar cv_;

@@ -17,7 +17,7 @@ namespace attnserve::server {
 namespace {
 
 // Decoder rows one text occupies (greedy = 1 row).
-int RowsOf(const GenerationOptions& options) {
+int RowsOf(const GenerationOptions &options) {
   return std::max(1, options.beam_size);
 }
 
@@ -36,14 +36,14 @@ struct Job {
 
 // Where a running sequence's events go.
 struct Slot {
-  Job* job;
+  Job *job;
   int index;  // text index within job->work->sources
 };
 
 }  // namespace
 
 struct TranslateScheduler::Impl {
-  Impl(Translator* model, SchedulerOptions options, SchedulerObserver* observer)
+  Impl(Translator *model, SchedulerOptions options, SchedulerObserver *observer)
       : options(options), observer(observer), batch(model->NewDecodeBatch()) {}
 
   absl::Status Submit(std::shared_ptr<TranslateWork> work);
@@ -63,13 +63,13 @@ struct TranslateScheduler::Impl {
 
   // Worker helpers.
   // Cancels the job's running texts, drops its waiting ones, calls on_done.
-  void Finish(Job& job, const absl::Status& status);
+  void Finish(Job &job, const absl::Status &status);
   // Texts leave the waiting count (admitted or dropped).
   void CountAdmitted(int texts);
   int rows_in_use() const { return batch->num_rows(); }
 
   const SchedulerOptions options;
-  SchedulerObserver* const observer;  // may be null
+  SchedulerObserver *const observer;  // may be null
 
   absl::Mutex mu;
   absl::CondVar work_arrived;
@@ -163,8 +163,8 @@ void TranslateScheduler::Impl::TakeInbox() {
     absl::MutexLock lock(&mu);
     arrived.swap(inbox);
   }
-  for (auto& work : arrived) {
-    Job& job = jobs.emplace_back();
+  for (auto &work : arrived) {
+    Job &job = jobs.emplace_back();
     job.work = std::move(work);
     job.unfinished = job.num_texts();
     if (job.unfinished == 0) Finish(job, absl::OkStatus());
@@ -173,7 +173,7 @@ void TranslateScheduler::Impl::TakeInbox() {
 
 void TranslateScheduler::Impl::DropCancelledAndExpired() {
   const absl::Time now = absl::Now();
-  for (Job& job : jobs) {
+  for (Job &job : jobs) {
     if (job.done) continue;
     if (job.work->cancelled.load()) {
       Finish(job, absl::CancelledError("translation cancelled by the client"));
@@ -189,7 +189,7 @@ std::vector<Slot> TranslateScheduler::Impl::SelectAdmissions() {
   int rows = rows_in_use();
   // Strict FIFO: stop at the first text that does not fit, so wide texts are
   // not starved by narrow ones behind them.
-  for (Job& job : jobs) {
+  for (Job &job : jobs) {
     if (job.done) continue;
     const int width = RowsOf(job.work->options);
     while (!job.all_admitted()) {
@@ -208,12 +208,13 @@ absl::Status TranslateScheduler::Impl::AddToBatch(
     absl::Span<const Slot> texts) {
   std::vector<absl::Span<const int32_t>> sources;
   std::vector<GenerationOptions> options_per_text;
-  for (const Slot& slot : texts) {
+  for (const Slot &slot : texts) {
     sources.push_back(slot.job->work->sources[slot.index].ids);
     options_per_text.push_back(slot.job->work->options);
   }
-  absl::StatusOr<std::vector<DecodeBatch::SeqId>> ids =
-      batch->Add(sources, options_per_text);
+  absl::StatusOr<std::vector<DecodeBatch::SeqId>> ids;
+  RunOn(options.compute_thread,
+        [&] { ids = batch->Add(sources, options_per_text); });
   if (!ids.ok()) return ids.status();
   for (size_t i = 0; i < texts.size(); ++i)
     running.emplace((*ids)[i], texts[i]);
@@ -226,7 +227,7 @@ void TranslateScheduler::Impl::AdmitWaiting() {
   CountAdmitted(static_cast<int>(admitted.size()));
   if (observer != nullptr) {
     const absl::Time now = absl::Now();
-    for (const Slot& slot : admitted) {
+    for (const Slot &slot : admitted) {
       observer->OnQueueWait(now - slot.job->work->enqueued);
     }
   }
@@ -240,7 +241,7 @@ void TranslateScheduler::Impl::AdmitWaiting() {
     while (end < admitted.size() && admitted[end].job == admitted[begin].job) {
       ++end;
     }
-    Job& job = *admitted[begin].job;
+    Job &job = *admitted[begin].job;
     const bool single_work = begin == 0 && end == admitted.size();
     if (!single_work) {
       added =
@@ -259,18 +260,19 @@ void TranslateScheduler::Impl::StepOnce() {
   const int rows = rows_in_use();
   const int sequences = batch->num_sequences();
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<DecodeBatch::Event>> events = batch->Step();
+  absl::StatusOr<std::vector<DecodeBatch::Event>> events;
+  RunOn(options.compute_thread, [&] { events = batch->Step(); });
   if (observer != nullptr)
     observer->OnStep(rows, sequences, absl::Now() - start);
   if (!events.ok()) {
     const absl::Status error = absl::InternalError(absl::StrCat(
         "translation decoder step failed: ", events.status().message()));
-    for (Job& job : jobs) {
+    for (Job &job : jobs) {
       if (!job.done && job.next_to_admit > 0) Finish(job, error);
     }
     return;
   }
-  for (const DecodeBatch::Event& event : *events) {
+  for (const DecodeBatch::Event &event : *events) {
     auto it = running.find(event.id);
     if (it == running.end()) continue;  // a text of work that already ended
     const Slot slot = it->second;
@@ -282,10 +284,10 @@ void TranslateScheduler::Impl::StepOnce() {
 }
 
 void TranslateScheduler::Impl::RetireDoneJobs() {
-  jobs.remove_if([](const Job& job) { return job.done; });
+  jobs.remove_if([](const Job &job) { return job.done; });
 }
 
-void TranslateScheduler::Impl::Finish(Job& job, const absl::Status& status) {
+void TranslateScheduler::Impl::Finish(Job &job, const absl::Status &status) {
   for (auto it = running.begin(); it != running.end();) {
     if (it->second.job == &job) {
       batch->Cancel(it->first);
@@ -306,9 +308,9 @@ void TranslateScheduler::Impl::CountAdmitted(int texts) {
   texts_waiting -= texts;
 }
 
-TranslateScheduler::TranslateScheduler(Translator* model,
+TranslateScheduler::TranslateScheduler(Translator *model,
                                        SchedulerOptions options,
-                                       SchedulerObserver* observer)
+                                       SchedulerObserver *observer)
     : impl_(std::make_unique<Impl>(model, options, observer)) {
   impl_->worker = std::thread([impl = impl_.get()] { impl->Run(); });
   impl_->worker_id = impl_->worker.get_id();

@@ -3,6 +3,7 @@
 // cancellation and shutdown behave as documented.
 #include "server/batching/encode_batcher.h"
 
+#include <chrono>
 #include <future>
 #include <vector>
 
@@ -45,10 +46,10 @@ class RecordingEncoder : public SentenceEncoder {
     absl::MutexLock lock(&mu_);
     return batches_;
   }
-  void set_gate(absl::Notification* gate) { gate_ = gate; }
+  void set_gate(absl::Notification *gate) { gate_ = gate; }
 
  private:
-  absl::Notification* gate_ = nullptr;
+  absl::Notification *gate_ = nullptr;
   absl::Mutex mu_;
   std::vector<std::vector<int>> batches_;
 };
@@ -62,14 +63,14 @@ class NullObserver : public EncodeBatchObserver {
 
 // A job whose text i has ids {first_id + i, ...} of length lengths[i].
 std::shared_ptr<EncodeJob> MakeJob(int first_id,
-                                   const std::vector<int>& lengths,
-                                   std::promise<absl::Status>* done) {
+                                   const std::vector<int> &lengths,
+                                   std::promise<absl::Status> *done) {
   auto job = std::make_shared<EncodeJob>();
   for (size_t i = 0; i < lengths.size(); ++i) {
     job->ids.push_back(
         std::vector<int32_t>(lengths[i], first_id + static_cast<int>(i)));
   }
-  job->on_done = [done](const absl::Status& status) {
+  job->on_done = [done](const absl::Status &status) {
     done->set_value(status);
   };
   return job;
@@ -102,7 +103,7 @@ TEST(EncodeBatcherTest, SplitsALargeCallAndKeepsTextOrder) {
     EXPECT_EQ(job->embeddings[i][1], lengths[i]);
   }
   int texts = 0;
-  for (const std::vector<int>& batch : encoder.batches()) {
+  for (const std::vector<int> &batch : encoder.batches()) {
     EXPECT_LE(batch.size(), 4u);
     texts += static_cast<int>(batch.size());
   }
@@ -110,24 +111,51 @@ TEST(EncodeBatcherTest, SplitsALargeCallAndKeepsTextOrder) {
   EXPECT_EQ(encoder.batches().size(), 3u);
 }
 
-TEST(EncodeBatcherTest, GathersConcurrentCallsIntoOneBatch) {
+TEST(EncodeBatcherTest, GathersCallsThatArriveWhileTheWorkerComputes) {
   RecordingEncoder encoder;
   NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
   EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Seconds(5)),
                         &observer);
+  std::promise<absl::Status> first_done;
+  ASSERT_TRUE(batcher.Submit(MakeJob(100, {3}, &first_done)).ok());
+  absl::SleepFor(absl::Milliseconds(50));  // the worker holds the first text
   std::vector<std::promise<absl::Status>> done(8);
   std::vector<std::shared_ptr<EncodeJob>> jobs;
   for (int i = 0; i < 8; ++i) {
     jobs.push_back(MakeJob(i, {4 + i}, &done[i]));
     ASSERT_TRUE(batcher.Submit(jobs.back()).ok());
   }
+  gate.Notify();
   // The batch closes at max_batch_size, long before the 5 s queue delay.
+  ASSERT_TRUE(first_done.get_future().get().ok());
   for (int i = 0; i < 8; ++i) {
     ASSERT_TRUE(done[i].get_future().get().ok());
     EXPECT_EQ(jobs[i]->embeddings[0][0], i);
   }
-  ASSERT_EQ(encoder.batches().size(), 1u);
-  EXPECT_EQ(encoder.batches()[0].size(), 8u);
+  ASSERT_EQ(encoder.batches().size(), 2u);
+  EXPECT_EQ(encoder.batches()[0].size(), 1u);
+  EXPECT_EQ(encoder.batches()[1].size(), 8u);
+}
+
+// An idle worker starts a lone call at once: the batching window only pays
+// when calls queued up behind a batch in progress (here the window is an hour;
+// a call held for it would time out the wait below).
+TEST(EncodeBatcherTest, IdleWorkerDoesNotHoldALoneCallForTheWindow) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Hours(1)), &observer);
+  for (int call = 0; call < 3; ++call) {
+    std::promise<absl::Status> done;
+    ASSERT_TRUE(batcher.Submit(MakeJob(call, {5}, &done)).ok());
+    std::future<absl::Status> result = done.get_future();
+    ASSERT_EQ(result.wait_for(std::chrono::seconds(60)),
+              std::future_status::ready)
+        << "call " << call << " was held for the batching window";
+    EXPECT_TRUE(result.get().ok());
+  }
+  EXPECT_EQ(encoder.batches().size(), 3u);
 }
 
 TEST(EncodeBatcherTest, PaddedTokensBoundTheBatchAndLengthsGroup) {
@@ -156,7 +184,7 @@ TEST(EncodeBatcherTest, PaddedTokensBoundTheBatchAndLengthsGroup) {
   // Lengths are grouped: the four 2-token texts share a batch without 10-token
   // ones.
   bool short_batch = false;
-  for (const std::vector<int>& batch : batches) {
+  for (const std::vector<int> &batch : batches) {
     if (batch == std::vector<int>{2, 2, 2, 2}) short_batch = true;
   }
   EXPECT_TRUE(short_batch);
