@@ -8,6 +8,8 @@
 #   about 1 ms, then sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
 #   SERVING=0 bench/run.sh          (leave out the serving benchmark)
 #   SERVING_QUICK=1 bench/run.sh    (short serving phases; see serving.sh)
+#   INTERACTIVE=0 bench/run.sh      (leave out bench/interactive.sh: one short
+#                                   call at a time and many, seen by ghz)
 # Then bench/serving.sh (attnserve-server under attnserve-loadgen vs the core
 # in process) writes last_run/serving.json; bench/render_serving.py appends
 # its sections to the README and draws the PNGs (batch sweep per precision,
@@ -62,6 +64,10 @@ if [[ -z "${RENDER_ONLY:-}" && "${SERVING:-1}" != 0 ]]; then
   "$here/serving.sh" "$build" ||
     echo "bench/serving.sh failed: the README has no serving sections" >&2
 fi
+if [[ -z "${RENDER_ONLY:-}" && "${INTERACTIVE:-1}" != 0 ]]; then
+  "$here/interactive.sh" "$build" ||
+    echo "bench/interactive.sh failed: the README has no interactive section" >&2
+fi
 
 source "$here/bench_venv.sh"
 pngs=()
@@ -82,6 +88,11 @@ serving_json=()
 echo >> "$out/README.md.new"
 python3 "$here/render_serving.py" "${serving_json[@]}" "${pngs[@]}" \
   >> "$out/README.md.new"
+if [[ -s "$out/interactive.json" ]]; then
+  echo >> "$out/README.md.new"
+  python3 "$here/render_interactive.py" render "$out/interactive.json" \
+    >> "$out/README.md.new"
+fi
 # The peers' ratio tables, as bench/peers/run.sh last wrote them (its own
 # command and venv: it is not re-run here).
 peers="$here/peers/README.md"
