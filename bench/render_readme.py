@@ -331,16 +331,20 @@ threads), not the milliseconds.
 * oneDNN runs on OpenMP. The thread count is per calling thread: a model uses
   `LoadOptions::threads` (applied with `omp_set_num_threads` in the thread that
   runs it, before every primitive); 0 keeps the process default
-  (`OMP_NUM_THREADS`, else all cores). Give each server worker its share of the
-  cores (workers x threads <= cores) instead of letting every worker use all.
-* attnserve-server starts with `GOMP_SPINCOUNT=1000` unless `OMP_WAIT_POLICY`
-  or `GOMP_SPINCOUNT` is set: OpenMP workers spin briefly between primitives
-  (catching the next parallel region of the same forward pass) and then sleep.
-  libgomp's default (a long spin) lets two teams sharing the cores starve each
-  other (measured on 2 cores, two MiniLM 1x16 teams of 2 threads: ~100x
-  slower); `OMP_WAIT_POLICY=PASSIVE` avoids that but pays a futex wake of an
-  idle CPU at every barrier, ~3x slower small batches on a quiet machine (see
-  the wait-policy table).
+  (`OMP_NUM_THREADS`, else all cores).
+* attnserve-server runs every model's primitives on one compute thread
+  (`core/ops/compute_thread.h`), so the process has one OpenMP team whatever
+  the number of models. libgomp keeps a team for every thread that ever
+  started a parallel region; once teams outnumber the cores it caps every
+  team's spin at 100 iterations and wakes sleeping threads by futex at each
+  region (measured: MiniLM 1x15 f32, 2 threads, 6.4 ms per call instead of
+  2.0 ms after one Translate call had made the translator's team).
+* attnserve-server starts with `GOMP_SPINCOUNT=100000` (about 1 ms) unless
+  `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` is set: with a single team a long spin
+  starves no other team, and it keeps the team awake across the serial gaps
+  of a forward and between an interactive client's calls;
+  `OMP_WAIT_POLICY=PASSIVE` pays a futex wake of an idle CPU at every barrier
+  (see the wait-policy table).
 * A transformer encoder at small batches is a sequence of ~10 small primitives
   per layer; each one is a parallel region, so 1 thread per worker and several
   workers usually beat 1 worker with all threads for small requests; large
