@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/ops/compute_thread.h"
+#include "core/ops/compute_threads.h"
 #include "server/logging.h"
 #include "server/model_folder.h"
 
@@ -77,6 +78,15 @@ v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig &config,
       OrDefault(config.max_queue_delay_us(), kMaxQueueDelayUs));
   out.set_max_queue_size(OrDefault(config.max_queue_size(), kMaxQueueSize));
   return out;
+}
+
+// Models that run OpenMP teams compute on the one shared compute thread
+// (core/ops/compute_thread.h says why). A model with one thread runs no team:
+// its own worker computes, without the hand-over, in parallel with the others.
+ComputeThread* ComputeThreadFor(const LoadOptions& options) {
+  const int threads =
+      options.threads > 0 ? options.threads : ComputeThreadsOfThisThread();
+  return threads == 1 ? nullptr : &ComputeThread::Shared();
 }
 
 }  // namespace
@@ -190,7 +200,7 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions &options) {
   batcher.max_batch_tokens = static_cast<int>(batching_.max_batch_tokens());
   batcher.max_queue_delay = absl::Microseconds(batching_.max_queue_delay_us());
   batcher.max_queue_size = static_cast<int>(batching_.max_queue_size());
-  batcher.compute_thread = &ComputeThread::Shared();
+  batcher.compute_thread = ComputeThreadFor(options);
   encode_observer_ = metrics_->NewEncodeObserver(name());
   encode_batcher_ = std::make_unique<EncodeBatcher>(encoder_.get(), batcher,
                                                     encode_observer_.get());
@@ -241,7 +251,7 @@ absl::Status ModelEntry::LoadTranslator(const LoadOptions &options) {
   SchedulerOptions scheduler;
   scheduler.max_batch_rows = static_cast<int>(batching_.max_batch_size());
   scheduler.max_queue_size = static_cast<int>(batching_.max_queue_size());
-  scheduler.compute_thread = &ComputeThread::Shared();
+  scheduler.compute_thread = ComputeThreadFor(options);
   scheduler_observer_ = metrics_->NewTranslateObserver(name());
   scheduler_ = std::make_unique<TranslateScheduler>(
       translator_.get(), scheduler, scheduler_observer_.get());
