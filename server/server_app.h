@@ -20,8 +20,8 @@ struct ServerOptions {
   int max_message_bytes = 64 << 20;
   absl::Duration drain_timeout = absl::Seconds(30);
   DType dtype = DType::kFloat32;  // for models whose config sets none
-  int threads = 0;  // compute threads per model call (0 = all cores)
-  v1::ServerConfig config;        // validated
+  int threads = 0;          // compute threads per model call (0 = all cores)
+  v1::ServerConfig config;  // validated
   // Of the gRPC port (MakeServerCredentials); nullptr: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // nullptr: no authentication. Re-read on SIGHUP.
@@ -30,9 +30,10 @@ struct ServerOptions {
 
 // Serves until SIGTERM/SIGINT (the caller installed the handlers of
 // termination_signals.h); SIGHUP reloads the token file and every model (see
-// ModelRepository::ReloadAll). At SIGTERM/SIGINT it drains: health NOT_SERVING,
-// new calls UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns
-// the process exit code: 0 after a drain, 1 when the server could not start.
+// ModelRepository::ReloadAll). At SIGTERM/SIGINT it drains: overall and model
+// health NOT_SERVING ("liveness" stays SERVING), new calls UNAVAILABLE,
+// accepted calls finish (up to drain_timeout). Returns the process exit code:
+// 0 after a drain, 1 when the server could not start.
 int RunServer(const ServerOptions& options);
 
 }  // namespace attnserve::server
