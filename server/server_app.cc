@@ -107,8 +107,7 @@ void Drain(grpc::Server& server, ServiceContext& context,
   const absl::Duration quiet = absl::Milliseconds(300);
   while (absl::Now() - start < timeout / 2 &&
          absl::Now() - absl::FromUnixNanos(context.last_arrival_ns.load(
-                           std::memory_order_relaxed)) <
-             quiet) {
+                           std::memory_order_relaxed)) < quiet) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   // Waits for every accepted call (their batchers keep running).
@@ -128,10 +127,10 @@ int RunServer(const ServerOptions& options) {
     LogError(s.message());
     return 1;
   }
-  ModelRepository models(
-      options.config,
-      LoadOptions{.dtype = options.dtype, .threads = options.threads},
-      &metrics);
+  ModelRepository models(options.config,
+                         LoadOptions{.dtype = options.dtype,
+                                     .threads = options.threads},
+                         &metrics);
   ServiceContext context;
   context.models = &models;
   context.metrics = &metrics;

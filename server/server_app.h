@@ -20,8 +20,8 @@ struct ServerOptions {
   int max_message_bytes = 64 << 20;
   absl::Duration drain_timeout = absl::Seconds(30);
   DType dtype = DType::kFloat32;  // for models whose config sets none
-  int threads = 0;          // compute threads per model call (0 = all cores)
-  v1::ServerConfig config;  // validated
+  int threads = 0;  // compute threads per model call (0 = all cores)
+  v1::ServerConfig config;        // validated
   // Of the gRPC port (MakeServerCredentials); nullptr: plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // nullptr: no authentication. Re-read on SIGHUP.
