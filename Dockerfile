@@ -72,6 +72,9 @@ ENV PATH=/opt/attnserve/bin:$PATH
 USER 10001
 # 50051 gRPC (Inference + grpc.health.v1), 9090 Prometheus /metrics.
 EXPOSE 50051 9090
+# Readiness (overall health: every model READY, NOT_SERVING while draining), what compose's
+# depends_on: service_healthy needs; plain Docker restarts nothing on "unhealthy". Orchestrators
+# that replace unhealthy containers (Swarm) should probe `health liveness` instead.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["attnserve-client", "--target=127.0.0.1:50051", "--deadline=2s", "health"]
 STOPSIGNAL SIGTERM

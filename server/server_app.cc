@@ -8,9 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/health_names.h"
 #include "server/inference_service.h"
 #include "server/logging.h"
 #include "server/metrics.h"
@@ -21,19 +23,24 @@
 namespace attnserve::server {
 namespace {
 
-constexpr char kServiceName[] = "attnserve.v1.Inference";
-
-// Health: "" and the service name report the whole server (SERVING once every
-// configured model is READY); each model name reports that model.
+// Health (server/health_names.h): "" and the service name report the whole
+// server (SERVING once every configured model is READY); each model name
+// reports that model; "liveness" is SERVING from start to exit.
 void SetOverallHealth(grpc::HealthCheckServiceInterface* health, bool serving) {
   health->SetServingStatus("", serving);
-  health->SetServingStatus(kServiceName, serving);
+  health->SetServingStatus(kInferenceServiceName, serving);
 }
 
 std::unique_ptr<grpc::Server> StartGrpc(const ServerOptions& options,
                                         InferenceService* service,
                                         int* bound_port) {
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's default health service (de)serializes with its own code and puts no
+  // descriptor in the generated pool, so reflection would list
+  // grpc.health.v1.Health but could not describe it (grpcurl then refuses to
+  // call it). Referencing the descriptor links attnserve_proto's health.pb.cc,
+  // which the linker drops from the static library otherwise.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
@@ -134,6 +141,9 @@ int RunServer(const ServerOptions& options) {
   if (server == nullptr) return 1;
 
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  // Never set false: Drain leaves it SERVING, and Shutdown (which marks every
+  // name NOT_SERVING) comes when no new call is accepted any more.
+  health->SetServingStatus(kLivenessHealthName, true);
   SetOverallHealth(health, false);
   for (const auto& model : models.models())
     health->SetServingStatus(model->name(), false);

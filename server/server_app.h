@@ -30,9 +30,10 @@ struct ServerOptions {
 
 // Serves until SIGTERM/SIGINT (the caller installed the handlers of
 // termination_signals.h); SIGHUP reloads the token file and every model (see
-// ModelRepository::ReloadAll). At SIGTERM/SIGINT it drains: health NOT_SERVING,
-// new calls UNAVAILABLE, accepted calls finish (up to drain_timeout). Returns
-// the process exit code: 0 after a drain, 1 when the server could not start.
+// ModelRepository::ReloadAll). At SIGTERM/SIGINT it drains: overall and model
+// health NOT_SERVING ("liveness" stays SERVING), new calls UNAVAILABLE,
+// accepted calls finish (up to drain_timeout). Returns the process exit code:
+// 0 after a drain, 1 when the server could not start.
 int RunServer(const ServerOptions& options);
 
 }  // namespace attnserve::server

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "server/health_names.h"
 
 namespace attnserve::server {
 namespace {
@@ -127,6 +128,12 @@ absl::Status ValidateServerConfig(const v1::ServerConfig& config) {
     if (model.path().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "model '", model.name(), "' has no path (the model folder)"));
+    }
+    if (model.name() == kLivenessHealthName ||
+        model.name() == kInferenceServiceName) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model name '", model.name(),
+          "' is a reserved grpc.health.v1 name; rename the model"));
     }
     if (!names.insert(model.name()).second) {
       return absl::InvalidArgumentError(

@@ -49,6 +49,18 @@ TEST(ServerConfigTest, RejectsDuplicateAndEmptyNames) {
               HasSubstr("configured twice"));
 }
 
+TEST(ServerConfigTest, HealthNamesAreNotModelNames) {
+  for (const std::string name : {"liveness", "attnserve.v1.Inference"}) {
+    v1::ServerConfig config;
+    v1::ModelConfig* model = config.add_model();
+    model->set_name(name);
+    model->set_path("/m/a");
+    const absl::Status status = ValidateServerConfig(config);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(status.message(), HasSubstr("reserved grpc.health.v1 name"));
+  }
+}
+
 TEST(ServerConfigTest, MaxInputTokensMustHoldTheSpecialTokens) {
   v1::ServerConfig config;
   v1::ModelConfig* model = config.add_model();

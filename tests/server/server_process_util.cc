@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "nlohmann/json.hpp"
@@ -197,10 +198,13 @@ absl::StatusOr<int> HealthCheck(grpc::Channel& channel,
   return 0;  // proto3 default: UNKNOWN
 }
 
-absl::StatusOr<std::vector<std::string>> ReflectionServices(
-    grpc::Channel& channel) {
-  google::protobuf::UnknownFieldSet request;
-  request.AddLengthDelimited(7, "");  // ServerReflectionRequest.list_services
+namespace {
+
+// One grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo exchange:
+// sends the ServerReflectionRequest `request`, returns the one
+// ServerReflectionResponse (serialized).
+absl::StatusOr<std::string> ReflectionExchange(
+    grpc::Channel& channel, const google::protobuf::UnknownFieldSet& request) {
   std::string bytes;
   request.SerializeToString(&bytes);
   grpc::GenericStub stub(
@@ -230,13 +234,34 @@ absl::StatusOr<std::vector<std::string>> ReflectionServices(
   if (!read_ok)
     return absl::UnavailableError("no reflection answer: " +
                                   status.error_message());
-  google::protobuf::UnknownFieldSet response;
-  response.ParseFromString(FromByteBuffer(in));
+  return FromByteBuffer(in);
+}
+
+// The fields of ReflectionExchange's answer to `request`.
+absl::Status ReflectionFields(grpc::Channel& channel,
+                              const google::protobuf::UnknownFieldSet& request,
+                              google::protobuf::UnknownFieldSet* response) {
+  absl::StatusOr<std::string> bytes = ReflectionExchange(channel, request);
+  if (!bytes.ok()) return bytes.status();
+  if (!response->ParseFromString(*bytes))
+    return absl::DataLossError("unparsable ServerReflectionResponse");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ReflectionServices(
+    grpc::Channel& channel) {
+  google::protobuf::UnknownFieldSet request;
+  request.AddLengthDelimited(7, "");  // ServerReflectionRequest.list_services
+  google::protobuf::UnknownFieldSet fields;
+  if (absl::Status s = ReflectionFields(channel, request, &fields); !s.ok())
+    return s;
   std::vector<std::string> names;
-  for (int i = 0; i < response.field_count(); ++i) {
-    if (response.field(i).number() != 6) continue;  // list_services_response
+  for (int i = 0; i < fields.field_count(); ++i) {
+    if (fields.field(i).number() != 6) continue;  // list_services_response
     google::protobuf::UnknownFieldSet list;
-    list.ParseFromString(response.field(i).length_delimited());
+    list.ParseFromString(fields.field(i).length_delimited());
     for (int j = 0; j < list.field_count(); ++j) {
       google::protobuf::UnknownFieldSet service;
       service.ParseFromString(list.field(j).length_delimited());
@@ -247,6 +272,44 @@ absl::StatusOr<std::vector<std::string>> ReflectionServices(
     }
   }
   return names;
+}
+
+absl::StatusOr<std::vector<google::protobuf::FileDescriptorProto>>
+ReflectionFilesContainingSymbol(grpc::Channel& channel,
+                                const std::string& symbol) {
+  google::protobuf::UnknownFieldSet request;
+  // ServerReflectionRequest.file_containing_symbol
+  request.AddLengthDelimited(4, symbol);
+  google::protobuf::UnknownFieldSet fields;
+  if (absl::Status s = ReflectionFields(channel, request, &fields); !s.ok())
+    return s;
+  std::vector<google::protobuf::FileDescriptorProto> files;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& field = fields.field(i);
+    google::protobuf::UnknownFieldSet inner;
+    if (field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED ||
+        !inner.ParseFromString(field.length_delimited())) {
+      continue;
+    }
+    if (field.number() == 7) {  // error_response: error_code, error_message
+      std::string message;
+      for (int j = 0; j < inner.field_count(); ++j) {
+        if (inner.field(j).number() == 2)
+          message = inner.field(j).length_delimited();
+      }
+      return absl::NotFoundError(
+          absl::StrCat("reflection error for '", symbol, "': ", message));
+    }
+    if (field.number() != 4) continue;  // file_descriptor_response
+    for (int j = 0; j < inner.field_count(); ++j) {
+      if (inner.field(j).number() != 1) continue;  // file_descriptor_proto
+      google::protobuf::FileDescriptorProto file;
+      if (!file.ParseFromString(inner.field(j).length_delimited()))
+        return absl::DataLossError("unparsable FileDescriptorProto");
+      files.push_back(std::move(file));
+    }
+  }
+  return files;
 }
 
 absl::StatusOr<std::string> FetchMetrics(int port) {

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "attnserve/v1/attnserve.grpc.pb.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace attnserve::server::testing {
@@ -69,6 +70,12 @@ absl::StatusOr<int> HealthCheck(grpc::Channel& channel,
 // Services listed by grpc.reflection.v1alpha.ServerReflection.
 absl::StatusOr<std::vector<std::string>> ReflectionServices(
     grpc::Channel& channel);
+// The files reflection answers to file_containing_symbol `symbol` (the file
+// that defines it, then its dependencies), as grpcurl asks for them;
+// NOT_FOUND with the server's message when reflection answers with an error.
+absl::StatusOr<std::vector<google::protobuf::FileDescriptorProto>>
+ReflectionFilesContainingSymbol(grpc::Channel& channel,
+                                const std::string& symbol);
 // GET http://127.0.0.1:port/metrics.
 absl::StatusOr<std::string> FetchMetrics(int port);
 // Value of the sample line that starts with `series` exactly (e.g.
