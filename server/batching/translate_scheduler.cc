@@ -37,16 +37,29 @@ struct Job {
 // Where a running sequence's events go.
 struct Slot {
   Job* job;
-  int index;  // text index within job->work->sources
+  int index;          // text index within job->work->sources
+  int64_t bytes = 0;  // its memory estimate, reserved while it runs
 };
+
+// Translator::EstimateTranslateBytes of text `index` of `work`.
+int64_t TextBytes(const Translator& model, const TranslateWork& work,
+                  int index) {
+  return model.EstimateTranslateBytes(
+      static_cast<int>(work.sources[index].ids.size()), RowsOf(work.options),
+      work.options.max_new_tokens);
+}
 
 }  // namespace
 
 struct TranslateScheduler::Impl {
   Impl(Translator* model, SchedulerOptions options, SchedulerObserver* observer)
-      : options(options), observer(observer), batch(model->NewDecodeBatch()) {}
+      : model(model),
+        options(std::move(options)),
+        observer(observer),
+        batch(model->NewDecodeBatch()) {}
 
   absl::Status Submit(std::shared_ptr<TranslateWork> work);
+  absl::Status CheckMemory(const TranslateWork& work) const;
   void Shutdown();
 
   // Worker thread.
@@ -68,6 +81,7 @@ struct TranslateScheduler::Impl {
   void CountAdmitted(int texts);
   int rows_in_use() const { return batch->num_rows(); }
 
+  Translator* const model;
   const SchedulerOptions options;
   SchedulerObserver* const observer;  // may be null
 
@@ -82,6 +96,7 @@ struct TranslateScheduler::Impl {
   std::unique_ptr<DecodeBatch> batch;
   std::list<Job> jobs;  // acceptance order = FIFO admission order
   std::unordered_map<DecodeBatch::SeqId, Slot> running;
+  int64_t reserved_bytes = 0;  // sum of running[*].bytes
 
   std::once_flag join_once;
   std::thread worker;
@@ -94,6 +109,7 @@ struct TranslateScheduler::Impl {
 absl::Status TranslateScheduler::Impl::Submit(
     std::shared_ptr<TranslateWork> work) {
   const int texts = static_cast<int>(work->sources.size());
+  if (absl::Status s = CheckMemory(*work); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu);
     if (shutting_down) {
@@ -101,20 +117,42 @@ absl::Status TranslateScheduler::Impl::Submit(
           "server is shutting down; translation queue takes no new work");
     }
     if (texts > options.max_queue_size) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "request has ", texts,
-          " texts but the translation queue of model holds at most ",
-          options.max_queue_size, "; send fewer texts per request"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("this call has ", texts, " texts, more than model '",
+                       options.model_name, "' batching.max_queue_size ",
+                       options.max_queue_size,
+                       "; not retryable: send fewer texts per call"));
     }
     if (texts_waiting + texts > options.max_queue_size) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("translation queue of model is full (", texts_waiting,
-                       " texts waiting); retry later"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "model '", options.model_name,
+          "' translation queue is full: ", texts_waiting, " texts waiting + ",
+          texts, " of this call > batching.max_queue_size ",
+          options.max_queue_size, "; retryable: retry later with back-off"));
     }
     texts_waiting += texts;
     inbox.push_back(std::move(work));
   }
   work_arrived.Signal();
+  return absl::OkStatus();
+}
+
+// Texts join the batch one by one at worst, so a work fits when its most
+// expensive text fits alone.
+absl::Status TranslateScheduler::Impl::CheckMemory(
+    const TranslateWork& work) const {
+  for (int i = 0; i < static_cast<int>(work.sources.size()); ++i) {
+    const int64_t bytes = TextBytes(*model, work, i);
+    if (bytes <= options.max_memory_bytes) continue;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "texts[", i, "] (", work.sources[i].ids.size(), " tokens, ",
+        RowsOf(work.options), " beams, max_new_tokens ",
+        work.options.max_new_tokens, ") needs an estimated ", bytes,
+        " bytes, more than model '", options.model_name,
+        "' batching.max_batch_memory_bytes ", options.max_memory_bytes,
+        "; not retryable: use fewer beams, fewer max_new_tokens or a shorter "
+        "text (or raise max_batch_memory_bytes in the model config)"));
+  }
   return absl::OkStatus();
 }
 
@@ -178,6 +216,8 @@ void TranslateScheduler::Impl::DropCancelledAndExpired() {
     if (job.work->cancelled.load()) {
       Finish(job, absl::CancelledError("translation cancelled by the client"));
     } else if (job.work->deadline <= now) {
+      if (observer != nullptr && job.not_admitted() > 0)
+        observer->OnExpired(job.not_admitted());
       Finish(job, absl::DeadlineExceededError(
                       "deadline exceeded before translation finished"));
     }
@@ -187,18 +227,22 @@ void TranslateScheduler::Impl::DropCancelledAndExpired() {
 std::vector<Slot> TranslateScheduler::Impl::SelectAdmissions() {
   std::vector<Slot> admitted;
   int rows = rows_in_use();
-  // Strict FIFO: stop at the first text that does not fit, so wide texts are
-  // not starved by narrow ones behind them.
+  int64_t bytes = reserved_bytes;
+  // Strict FIFO: stop at the first text that does not fit (rows or memory),
+  // so wide texts are not starved by narrow ones behind them.
   for (Job& job : jobs) {
     if (job.done) continue;
     const int width = RowsOf(job.work->options);
     while (!job.all_admitted()) {
       const bool batch_empty = rows == 0 && admitted.empty();
-      if (rows + width > options.max_batch_rows && !batch_empty) {
-        return admitted;
-      }
-      admitted.push_back({&job, job.next_to_admit++});
+      const int64_t text_bytes =
+          TextBytes(*model, *job.work, job.next_to_admit);
+      const bool fits = rows + width <= options.max_batch_rows &&
+                        bytes + text_bytes <= options.max_memory_bytes;
+      if (!fits && !batch_empty) return admitted;
+      admitted.push_back({&job, job.next_to_admit++, text_bytes});
       rows += width;
+      bytes += text_bytes;
     }
   }
   return admitted;
@@ -215,8 +259,10 @@ absl::Status TranslateScheduler::Impl::AddToBatch(
   absl::StatusOr<std::vector<DecodeBatch::SeqId>> ids =
       batch->Add(sources, options_per_text);
   if (!ids.ok()) return ids.status();
-  for (size_t i = 0; i < texts.size(); ++i)
+  for (size_t i = 0; i < texts.size(); ++i) {
     running.emplace((*ids)[i], texts[i]);
+    reserved_bytes += texts[i].bytes;
+  }
   return absl::OkStatus();
 }
 
@@ -274,7 +320,10 @@ void TranslateScheduler::Impl::StepOnce() {
     auto it = running.find(event.id);
     if (it == running.end()) continue;  // a text of work that already ended
     const Slot slot = it->second;
-    if (event.finished) running.erase(it);
+    if (event.finished) {
+      reserved_bytes -= slot.bytes;
+      running.erase(it);
+    }
     slot.job->work->on_event(slot.index, event);
     if (event.finished && --slot.job->unfinished == 0)
       Finish(*slot.job, absl::OkStatus());
@@ -289,6 +338,7 @@ void TranslateScheduler::Impl::Finish(Job& job, const absl::Status& status) {
   for (auto it = running.begin(); it != running.end();) {
     if (it->second.job == &job) {
       batch->Cancel(it->first);
+      reserved_bytes -= it->second.bytes;
       it = running.erase(it);
     } else {
       ++it;
