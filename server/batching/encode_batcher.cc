@@ -196,7 +196,7 @@ std::vector<EncodeBatcher::Item> EncodeBatcher::TakeDroppedLocked(
     const EncodeJob& job = *item.job;
     const bool cancelled = job.cancelled.load(std::memory_order_relaxed);
     if (job.finished || cancelled || job.deadline <= now) {
-      if (!job.finished && !cancelled) ++expired;
+      if (!job.finished && job.deadline <= now) ++expired;
       queued_tokens_ -= item.length;
       dropped.push_back(std::move(item));
     } else {
@@ -281,7 +281,9 @@ void EncodeBatcher::FailDropped(const std::vector<Item>& dropped,
     EncodeJob& job = *item.job;
     if (job.finished) continue;
     job.finished = true;
-    if (job.cancelled.load(std::memory_order_relaxed)) {
+    // gRPC also cancels a call whose deadline passed: that is still
+    // DEADLINE_EXCEEDED, as its client sees it.
+    if (job.deadline > now) {
       job.on_done(absl::CancelledError("the call was cancelled"));
     } else {
       job.on_done(absl::DeadlineExceededError(

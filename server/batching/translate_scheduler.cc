@@ -213,13 +213,15 @@ void TranslateScheduler::Impl::DropCancelledAndExpired() {
   const absl::Time now = absl::Now();
   for (Job& job : jobs) {
     if (job.done) continue;
-    if (job.work->cancelled.load()) {
-      Finish(job, absl::CancelledError("translation cancelled by the client"));
-    } else if (job.work->deadline <= now) {
+    // Deadline first: gRPC also cancels a call whose deadline passed, and its
+    // client sees DEADLINE_EXCEEDED.
+    if (job.work->deadline <= now) {
       if (observer != nullptr && job.not_admitted() > 0)
         observer->OnExpired(job.not_admitted());
       Finish(job, absl::DeadlineExceededError(
                       "deadline exceeded before translation finished"));
+    } else if (job.work->cancelled.load()) {
+      Finish(job, absl::CancelledError("translation cancelled by the client"));
     }
   }
 }
