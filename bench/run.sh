@@ -105,6 +105,11 @@ if [[ -s "$peers" ]]; then
     awk '/^## .*attnserve \/ peer/{p=1; print "#" $0; next} /^## /{p=0} p' "$peers"
   } >> "$out/README.md.new"
 fi
+# Memory per request and overload, as bench/memory_limits.sh and
+# bench/overload.sh last measured them (hand-run: they start servers).
+if [[ -s "$here/limits.md" ]]; then
+  { echo; cat "$here/limits.md"; } >> "$out/README.md.new"
+fi
 # Replaced only when every renderer succeeded (set -e stops before).
 mv "$out/README.md.new" "$here/README.md"
 echo "wrote $here/README.md" >&2

@@ -4,10 +4,22 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
 namespace attnserve::client {
+namespace {
+
+// Responses up to the server's default --max_message_bytes are received
+// (gRPC's client default is 4 MiB).
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  return args;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,8 +68,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
       return absl::InvalidArgumentError(
           "--tls_ca/--tls_cert/--tls_key need --tls");
     }
-    return grpc::CreateChannel(options.target,
-                               grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(
+        options.target, grpc::InsecureChannelCredentials(), ChannelArgs());
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
@@ -77,7 +89,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     ssl.pem_cert_chain = *std::move(cert);
     ssl.pem_private_key = *std::move(key);
   }
-  return grpc::CreateChannel(options.target, grpc::SslCredentials(ssl));
+  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl),
+                                   ChannelArgs());
 }
 
 void PrepareContext(const CallOptions& options, grpc::ClientContext* context) {
@@ -92,8 +105,19 @@ void PrepareContext(const CallOptions& options, grpc::ClientContext* context) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
+  std::string message = status.error_message();
+  // gRPC's own size check ("Received/Sent message larger than max (N vs.
+  // M)") says neither which side's limit it is nor what to do.
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+      absl::StrContains(message, "message larger than max")) {
+    absl::StrAppend(&message,
+                    " [a message exceeds the gRPC message size limit: the "
+                    "server's --max_message_bytes, or this client's ",
+                    kMaxMessageBytes,
+                    "; not retryable: send fewer or shorter texts per call]");
+  }
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+                      message);
 }
 
 }  // namespace attnserve::client

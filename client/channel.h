@@ -45,7 +45,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
 // Sets the deadline and the authorization metadata of one call.
 void PrepareContext(const CallOptions& options, grpc::ClientContext* context);
 
-// gRPC and absl share code numbers, so the conversion keeps code and message.
+// Largest message a client channel receives: the server's default
+// --max_message_bytes.
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
+// gRPC and absl share code numbers, so the conversion keeps code and message;
+// gRPC's message-size RESOURCE_EXHAUSTED gets a note on which limit and that
+// retrying does not help.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace attnserve::client

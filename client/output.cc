@@ -130,7 +130,8 @@ nlohmann::json ModelToJson(const v1::ModelInfo& m) {
        {{"max_batch_size", m.batching().max_batch_size()},
         {"max_batch_tokens", m.batching().max_batch_tokens()},
         {"max_queue_delay_us", m.batching().max_queue_delay_us()},
-        {"max_queue_size", m.batching().max_queue_size()}}},
+        {"max_queue_size", m.batching().max_queue_size()},
+        {"max_batch_memory_bytes", m.batching().max_batch_memory_bytes()}}},
       {"limits",
        {{"max_texts_per_request", m.limits().max_texts_per_request()},
         {"max_input_tokens", m.limits().max_input_tokens()},
@@ -247,9 +248,9 @@ std::string FormatModel(const v1::ModelInfo& m) {
   absl::StrAppendFormat(
       &out,
       "batching:         max_batch_size=%d max_batch_tokens=%d "
-      "max_queue_delay_us=%d max_queue_size=%d\n",
+      "max_queue_delay_us=%d max_queue_size=%d max_batch_memory_bytes=%d\n",
       b.max_batch_size(), b.max_batch_tokens(), b.max_queue_delay_us(),
-      b.max_queue_size());
+      b.max_queue_size(), b.max_batch_memory_bytes());
   const v1::LimitsConfig& l = m.limits();
   absl::StrAppendFormat(&out,
                         "limits:           max_texts_per_request=%d "

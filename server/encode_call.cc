@@ -27,7 +27,8 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
  public:
   EncodeReactor(ServiceContext& service, grpc::CallbackServerContext* context,
                 const v1::EncodeRequest& request, grpc::ByteBuffer* response)
-      : record_(service.metrics, kMethodEncode,
+      : service_(service),
+        record_(service.metrics, kMethodEncode,
                 service.ModelLabel(request.model())),
         out_(response) {
     absl::Status status = Start(service, context, request);
@@ -90,13 +91,17 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
     Complete(status);
   }
 
-  void Complete(const absl::Status& status) {
-    if (status.ok()) SerializeResponse(response_, out_);
+  void Complete(absl::Status status) {
+    if (status.ok()) {
+      SerializeResponse(response_, out_);
+      status = service_.CheckResponseSize(out_->Length());
+    }
     const grpc::Status grpc_status = ToGrpcStatus(status);
     record_.Finish(grpc_status, input_tokens_);
     Finish(grpc_status);
   }
 
+  const ServiceContext& service_;
   CallRecord record_;
   v1::EncodeResponse response_;
   grpc::ByteBuffer* const out_;

@@ -62,7 +62,8 @@ class EncodeObserver : public EncodeBatchObserver {
         compute_(metrics.Compute(model, kMethodEncode)),
         batch_size_(metrics.BatchSize(model, kMethodEncode)),
         padded_tokens_(metrics.PaddedTokens(model, kMethodEncode)),
-        queue_depth_(metrics.QueueDepth(model, kMethodEncode)) {}
+        queue_depth_(metrics.QueueDepth(model, kMethodEncode)),
+        expired_(metrics.ExpiredTexts(model, kMethodEncode)) {}
 
   void OnQueueWait(absl::Duration wait) override {
     queue_wait_.Observe(absl::ToDoubleSeconds(wait));
@@ -75,6 +76,7 @@ class EncodeObserver : public EncodeBatchObserver {
   void OnQueueDepth(int texts_waiting) override {
     queue_depth_.Set(texts_waiting);
   }
+  void OnExpired(int texts) override { expired_.Increment(texts); }
 
  private:
   Histogram& queue_wait_;
@@ -82,6 +84,7 @@ class EncodeObserver : public EncodeBatchObserver {
   Histogram& batch_size_;
   Histogram& padded_tokens_;
   prometheus::Gauge& queue_depth_;
+  prometheus::Counter& expired_;
 };
 
 // Forwards a TranslateScheduler's reports: batch size = decoder rows per step.
@@ -91,7 +94,8 @@ class TranslateObserver : public SchedulerObserver {
       : queue_wait_(metrics.QueueWait(model, kMethodTranslate)),
         compute_(metrics.Compute(model, kMethodTranslate)),
         batch_size_(metrics.BatchSize(model, kMethodTranslate)),
-        queue_depth_(metrics.QueueDepth(model, kMethodTranslate)) {}
+        queue_depth_(metrics.QueueDepth(model, kMethodTranslate)),
+        expired_(metrics.ExpiredTexts(model, kMethodTranslate)) {}
 
   void OnQueueWait(absl::Duration wait) override {
     queue_wait_.Observe(absl::ToDoubleSeconds(wait));
@@ -103,12 +107,14 @@ class TranslateObserver : public SchedulerObserver {
   void OnQueueDepth(int texts_waiting) override {
     queue_depth_.Set(texts_waiting);
   }
+  void OnExpired(int texts) override { expired_.Increment(texts); }
 
  private:
   Histogram& queue_wait_;
   Histogram& compute_;
   Histogram& batch_size_;
   prometheus::Gauge& queue_depth_;
+  prometheus::Counter& expired_;
 };
 
 }  // namespace
@@ -156,6 +162,12 @@ Metrics::Metrics()
                        .Name("attnserve_queue_depth")
                        .Help("Texts waiting in a model's queue.")
                        .Register(*registry_)),
+      expired_texts_(
+          prometheus::BuildCounter()
+              .Name("attnserve_expired_texts_total")
+              .Help("Texts dropped from a model's queue without being "
+                    "computed because their call's deadline had passed.")
+              .Register(*registry_)),
       input_tokens_(
           prometheus::BuildCounter()
               .Name("attnserve_input_tokens_total")
@@ -277,6 +289,11 @@ prometheus::Histogram& Metrics::PaddedTokens(absl::string_view model,
 prometheus::Gauge& Metrics::QueueDepth(absl::string_view model,
                                        absl::string_view method) {
   return queue_depth_.Add(ModelMethod(model, method));
+}
+
+prometheus::Counter& Metrics::ExpiredTexts(absl::string_view model,
+                                           absl::string_view method) {
+  return expired_texts_.Add(ModelMethod(model, method));
 }
 
 }  // namespace attnserve::server

@@ -75,6 +75,8 @@ class Metrics {
                                       absl::string_view method);
   prometheus::Gauge& QueueDepth(absl::string_view model,
                                 absl::string_view method);
+  prometheus::Counter& ExpiredTexts(absl::string_view model,
+                                    absl::string_view method);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -87,6 +89,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Histogram>& padded_tokens_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Counter>& expired_texts_;
   prometheus::Family<prometheus::Counter>& input_tokens_;
   prometheus::Family<prometheus::Counter>& output_tokens_;
   prometheus::Family<prometheus::Histogram>& time_per_output_token_;

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <limits>
 #include <thread>
 #include <utility>
 
@@ -27,6 +28,22 @@ constexpr uint32_t kMaxBeamSize = 16;
 
 uint32_t OrDefault(uint32_t value, uint32_t fallback) {
   return value != 0 ? value : fallback;
+}
+
+// Default batching.max_batch_memory_bytes: twice the model's weights in f32
+// (4 bytes per parameter, whatever dtype it runs in: activations are f32),
+// at least 256 MiB, and never less than one text at the model's limits needs
+// (so that the defaults never refuse a call the other limits allow). Why the
+// weights: whoever sizes a machine for a model sizes it by the model, and with
+// this budget a model's resident memory stays under about weights + budget
+// (bench/README.md, "Memory per request", measures it). Why the floor: small
+// models still get full default batches (all-MiniLM-L6-v2: 22.7M parameters,
+// 182 MB x 2 would cut its 32 x 256-token batches).
+constexpr int64_t kMinBatchMemoryBytes = int64_t{256} << 20;
+
+uint64_t DefaultBatchMemoryBytes(int64_t parameters, int64_t worst_text_bytes) {
+  return static_cast<uint64_t>(
+      std::max({kMinBatchMemoryBytes, 2 * 4 * parameters, worst_text_bytes}));
 }
 
 DType ToCoreDType(v1::DType dtype, DType fallback) {
@@ -66,7 +83,7 @@ v1::Pooling ToProtoPooling(Pooling pooling) {
   return v1::POOLING_UNSPECIFIED;
 }
 
-v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig &config,
+v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
                                      v1::Task task) {
   v1::BatchingConfig out;
   out.set_max_batch_size(OrDefault(
@@ -77,6 +94,9 @@ v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig &config,
   out.set_max_queue_delay_us(
       OrDefault(config.max_queue_delay_us(), kMaxQueueDelayUs));
   out.set_max_queue_size(OrDefault(config.max_queue_size(), kMaxQueueSize));
+  // 0 = default, which needs the loaded model (DefaultBatchMemoryBytes).
+  out.set_max_batch_memory_bytes(std::min<uint64_t>(
+      config.max_batch_memory_bytes(), std::numeric_limits<int64_t>::max()));
   return out;
 }
 
@@ -92,7 +112,7 @@ ComputeThread* ComputeThreadFor(const LoadOptions& options) {
 }  // namespace
 
 ModelEntry::ModelEntry(v1::ModelConfig config, LoadOptions defaults,
-                       Metrics *metrics)
+                       Metrics* metrics)
     : config_(std::move(config)), defaults_(defaults), metrics_(metrics) {
   absl::MutexLock lock(&mu_);
   info_.set_name(config_.name());
@@ -138,7 +158,7 @@ void ModelEntry::Load() {
   Publish(v1::MODEL_STATE_READY, "");
 }
 
-void ModelEntry::SetReloadError(const std::string &error) {
+void ModelEntry::SetReloadError(const std::string& error) {
   v1::ModelInfo snapshot;
   {
     absl::MutexLock lock(&mu_);
@@ -148,7 +168,7 @@ void ModelEntry::SetReloadError(const std::string &error) {
   metrics_->SetModelInfo(snapshot);
 }
 
-void ModelEntry::Publish(v1::ModelState state, const std::string &error) {
+void ModelEntry::Publish(v1::ModelState state, const std::string& error) {
   v1::ModelInfo snapshot;
   {
     absl::MutexLock lock(&mu_);
@@ -181,18 +201,23 @@ absl::Status ModelEntry::LoadOrError() {
                                   : LoadTranslator(options);
 }
 
-absl::Status ModelEntry::LoadEncoder(const LoadOptions &options) {
+absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
   absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder =
       SentenceEncoder::Load(config_.path(), options);
   if (!encoder.ok()) return encoder.status();
   encoder_ = *std::move(encoder);
-  const v1::LimitsConfig &wanted = config_.limits();
+  const v1::LimitsConfig& wanted = config_.limits();
   const uint32_t model_max =
       static_cast<uint32_t>(encoder_->max_input_tokens());
   limits_.set_max_texts_per_request(
       OrDefault(wanted.max_texts_per_request(), kMaxTextsPerRequest));
   limits_.set_max_input_tokens(
       std::min(OrDefault(wanted.max_input_tokens(), model_max), model_max));
+  if (config_.batching().max_batch_memory_bytes() == 0) {
+    const int longest[] = {static_cast<int>(limits_.max_input_tokens())};
+    batching_.set_max_batch_memory_bytes(DefaultBatchMemoryBytes(
+        encoder_->parameter_count(), encoder_->EstimateEncodeBytes(longest)));
+  }
 
   EncodeBatcherOptions batcher;
   batcher.model_name = name();
@@ -201,6 +226,8 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions &options) {
   batcher.max_queue_delay = absl::Microseconds(batching_.max_queue_delay_us());
   batcher.max_queue_size = static_cast<int>(batching_.max_queue_size());
   batcher.compute_thread = ComputeThreadFor(options);
+  batcher.max_batch_memory_bytes =
+      static_cast<int64_t>(batching_.max_batch_memory_bytes());
   encode_observer_ = metrics_->NewEncodeObserver(name());
   encode_batcher_ = std::make_unique<EncodeBatcher>(encoder_.get(), batcher,
                                                     encode_observer_.get());
@@ -217,12 +244,12 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions &options) {
   return absl::OkStatus();
 }
 
-absl::Status ModelEntry::LoadTranslator(const LoadOptions &options) {
+absl::Status ModelEntry::LoadTranslator(const LoadOptions& options) {
   absl::StatusOr<std::unique_ptr<Translator>> translator =
       Translator::Load(config_.path(), options);
   if (!translator.ok()) return translator.status();
   translator_ = *std::move(translator);
-  const v1::LimitsConfig &wanted = config_.limits();
+  const v1::LimitsConfig& wanted = config_.limits();
   const uint32_t model_max_input =
       static_cast<uint32_t>(translator_->max_input_tokens());
   const uint32_t model_max_new =
@@ -248,10 +275,21 @@ absl::Status ModelEntry::LoadTranslator(const LoadOptions &options) {
                       static_cast<int>(limits_.max_beam_size()));
   generation_defaults_.num_hypotheses = 1;
 
+  if (config_.batching().max_batch_memory_bytes() == 0) {
+    batching_.set_max_batch_memory_bytes(DefaultBatchMemoryBytes(
+        translator_->parameter_count(),
+        translator_->EstimateTranslateBytes(
+            static_cast<int>(limits_.max_input_tokens()),
+            static_cast<int>(limits_.max_beam_size()),
+            static_cast<int>(limits_.max_new_tokens()))));
+  }
   SchedulerOptions scheduler;
   scheduler.max_batch_rows = static_cast<int>(batching_.max_batch_size());
   scheduler.max_queue_size = static_cast<int>(batching_.max_queue_size());
   scheduler.compute_thread = ComputeThreadFor(options);
+  scheduler.max_memory_bytes =
+      static_cast<int64_t>(batching_.max_batch_memory_bytes());
+  scheduler.model_name = name();
   scheduler_observer_ = metrics_->NewTranslateObserver(name());
   scheduler_ = std::make_unique<TranslateScheduler>(
       translator_.get(), scheduler, scheduler_observer_.get());
@@ -260,9 +298,9 @@ absl::Status ModelEntry::LoadTranslator(const LoadOptions &options) {
   info_.set_architecture(translator_->architecture());
   info_.set_dtype(ToProtoDType(translator_->dtype()));
   info_.set_max_input_tokens(limits_.max_input_tokens());
-  for (const std::string &lang : translator_->source_languages())
+  for (const std::string& lang : translator_->source_languages())
     info_.add_source_languages(lang);
-  for (const std::string &lang : translator_->target_languages())
+  for (const std::string& lang : translator_->target_languages())
     info_.add_target_languages(lang);
   info_.set_default_beam_size(
       static_cast<uint32_t>(generation_defaults_.beam_size));

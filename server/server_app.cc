@@ -135,6 +135,7 @@ int RunServer(const ServerOptions& options) {
   context.models = &models;
   context.metrics = &metrics;
   context.tokens = options.tokens.get();
+  context.max_message_bytes = options.max_message_bytes;
   InferenceService service(&context);
   int port = 0;
   std::unique_ptr<grpc::Server> server = StartGrpc(options, &service, &port);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -45,6 +46,22 @@ struct ServiceContext {
   // are configured).
   absl::Status Authenticate(const grpc::ServerContextBase& context) const {
     return tokens == nullptr ? absl::OkStatus() : tokens->Check(context);
+  }
+
+  // --max_message_bytes: gRPC refuses larger messages itself, but a response
+  // refused by gRPC's send would be counted OK here and tell the client
+  // neither the limit nor what to do; 0 = unchecked.
+  int64_t max_message_bytes = 0;
+  absl::Status CheckResponseSize(size_t bytes) const {
+    if (max_message_bytes <= 0 ||
+        bytes <= static_cast<size_t>(max_message_bytes)) {
+      return absl::OkStatus();
+    }
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the response has ", bytes, " bytes, more than the server's ",
+        "--max_message_bytes ", max_message_bytes,
+        "; not retryable: send fewer texts per call (or ask for fewer "
+        "hypotheses / tokens)"));
   }
 
   // The model label of a call's metrics: its model when configured, else empty.

@@ -19,7 +19,8 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
                    grpc::CallbackServerContext* context,
                    const v1::TranslateRequest& request,
                    grpc::ByteBuffer* response)
-      : metrics_(service.metrics),
+      : service_(service),
+        metrics_(service.metrics),
         record_(service.metrics, kMethodTranslate,
                 service.ModelLabel(request.model())),
         out_(response) {
@@ -81,16 +82,20 @@ class TranslateReactor : public grpc::ServerUnaryReactor {
     Complete(status);
   }
 
-  void Complete(const absl::Status& status) {
+  void Complete(absl::Status status) {
     // Guards against a scheduler that reports a refused Submit through on_done
     // as well.
     if (completed_.exchange(true)) return;
-    if (status.ok()) SerializeResponse(response_, out_);
+    if (status.ok()) {
+      SerializeResponse(response_, out_);
+      status = service_.CheckResponseSize(out_->Length());
+    }
     const grpc::Status grpc_status = ToGrpcStatus(status);
     record_.Finish(grpc_status, input_tokens_, output_tokens_);
     Finish(grpc_status);
   }
 
+  const ServiceContext& service_;
   Metrics* const metrics_;
   CallRecord record_;
   v1::TranslateResponse response_;

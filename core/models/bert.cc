@@ -356,4 +356,37 @@ absl::Status BertModel::Forward(absl::Span<const int32_t> ids,
   return absl::OkStatus();
 }
 
+// Floats live at once in ForwardPacked (unpadded rows): per layer its input,
+// QKV, context, attention output, FFN intermediate and output, plus the
+// embeddings and the final hidden rows; int8/bf16 copies of the matmul inputs
+// (counted as half a float each); every head's probabilities for each text
+// (len x len); the pooled rows; and a scratch buffer that grows is copied, so
+// its largest one (probabilities or FFN) briefly lives twice.
+int64_t EstimateBertForwardBytes(const BertConfig& c,
+                                 absl::Span<const int> lengths) {
+  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
+  int64_t rows = 0, squares = 0;
+  for (int len : lengths) {
+    rows += len;
+    squares += static_cast<int64_t>(len) * len;
+  }
+  const int64_t probs = c.num_heads * squares;
+  const int64_t floats = rows * (9 * h + ffn) + rows * (h + ffn) / 2 + probs +
+                         static_cast<int64_t>(lengths.size()) * h +
+                         std::max(probs, rows * ffn);
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t BertParameterCount(const BertConfig& c) {
+  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
+  const int64_t embeddings =
+      (static_cast<int64_t>(c.vocab_size) + c.max_position_embeddings +
+       c.type_vocab_size + 2) *
+      h;
+  // QKV + output projections with biases, FFN in/out with biases, two layer
+  // norms.
+  const int64_t layer = 4 * h * h + 4 * h + 2 * h * ffn + ffn + h + 4 * h;
+  return embeddings + c.num_layers * layer;
+}
+
 }  // namespace attnserve

@@ -31,6 +31,13 @@ struct BertConfig {
   Activation activation = Activation::kGeluErf;
 };
 
+// Bytes of activations one ForwardPacked of texts with these token counts
+// holds at once (an upper estimate; SentenceEncoder::EstimateEncodeBytes).
+int64_t EstimateBertForwardBytes(const BertConfig& config,
+                                 absl::Span<const int> lengths);
+// Parameters of the model, whatever dtype they are stored in.
+int64_t BertParameterCount(const BertConfig& config);
+
 // Reads <folder>/config.json: model_type must be "bert",
 // position_embedding_type "absolute", hidden_act a supported activation; errors
 // name config.json and the key.

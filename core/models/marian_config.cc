@@ -1,5 +1,7 @@
 #include "core/models/marian_config.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/models/hf_config.h"
@@ -214,5 +216,49 @@ absl::StatusOr<MarianGenerationConfig> ParseMarianGenerationConfig(
 }
 
 #undef ASSIGN_OR_RETURN_INT
+
+// Floats one text holds: its share of the encoder pass (padded to a multiple
+// of 8, as MarianDecodeBatch::Add does; per layer input, QKV, context,
+// attention output, FFN, output, reduced-precision copies, every head's
+// probabilities, and a growing scratch buffer briefly copied), its
+// cross-attention keys/values, each beam's self-attention KV cache
+// (preallocated for new_tokens), and per decoder row the step activations,
+// logits + log-softmax + beam candidates over the vocabulary, and the self
+// and cross attention probabilities of every head.
+int64_t EstimateMarianTextBytes(const MarianConfig& c, int input_tokens,
+                                int beams, int new_tokens) {
+  const int64_t d = c.d_model;
+  const int64_t len = input_tokens;
+  const int64_t padded =
+      std::min<int64_t>((len + 7) / 8 * 8, c.max_position_embeddings);
+  const int64_t enc_probs = c.encoder_heads * padded * padded;
+  const int64_t encoder = padded * (9 * d + c.encoder_ffn_dim) +
+                          padded * (d + c.encoder_ffn_dim) / 2 + enc_probs +
+                          std::max(enc_probs, padded * c.encoder_ffn_dim);
+  const int64_t cross_kv = c.decoder_layers * len * 2 * d + padded * 2 * d;
+  const int64_t rows = std::max(1, beams);
+  const int64_t self_kv =
+      rows * c.decoder_layers * 2 * static_cast<int64_t>(new_tokens) * d;
+  const int64_t per_row = 7 * d + c.decoder_ffn_dim +
+                          3 * static_cast<int64_t>(c.decoder_vocab_size) +
+                          c.decoder_heads * (new_tokens + len);
+  const int64_t floats = encoder + cross_kv + self_kv + rows * per_row;
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t MarianParameterCount(const MarianConfig& c) {
+  const int64_t d = c.d_model;
+  // Attention: 4 projections with biases; FFN in/out with biases; layer
+  // norms. The decoder adds cross attention; the output projection has the
+  // decoder vocabulary.
+  const int64_t attention = 4 * d * d + 4 * d;
+  const int64_t encoder_layer =
+      attention + 2 * d * c.encoder_ffn_dim + c.encoder_ffn_dim + 5 * d;
+  const int64_t decoder_layer =
+      2 * attention + 2 * d * c.decoder_ffn_dim + c.decoder_ffn_dim + 7 * d;
+  return static_cast<int64_t>(c.vocab_size) * d +
+         c.encoder_layers * encoder_layer + c.decoder_layers * decoder_layer +
+         static_cast<int64_t>(c.decoder_vocab_size) * (d + 1);
+}
 
 }  // namespace attnserve

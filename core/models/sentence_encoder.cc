@@ -59,6 +59,13 @@ class BertSentenceEncoder : public SentenceEncoder {
   bool default_normalize() const override { return pooling_.normalize; }
   DType dtype() const override { return model_->dtype(); }
 
+  int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const override {
+    return EstimateBertForwardBytes(model_->config(), lengths);
+  }
+  int64_t parameter_count() const override {
+    return BertParameterCount(model_->config());
+  }
+
  private:
   std::unique_ptr<WordpieceTokenizer> tokenizer_;
   std::unique_ptr<BertModel> model_;

@@ -40,6 +40,14 @@ class SentenceEncoder {
   virtual Pooling default_pooling() const = 0;   // 1_Pooling/config.json
   virtual bool default_normalize() const = 0;    // modules.json has Normalize
   virtual DType dtype() const = 0;
+
+  // Bytes Embed holds at once for one batch of texts of these token counts (an upper estimate
+  // from the model's dims: the activations live together in a layer, the attention
+  // probabilities of every head, the output rows). Admission control compares it with a memory
+  // budget before a batch is formed; it must not under-estimate.
+  virtual int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const = 0;
+  // Parameters (weights) of the model, whatever dtype they are stored in.
+  virtual int64_t parameter_count() const = 0;
 };
 
 }  // namespace attnserve

@@ -114,6 +114,15 @@ class MarianTranslator : public Translator {
 
   DType dtype() const override { return model_->precision().dtype; }
 
+  int64_t EstimateTranslateBytes(int input_tokens, int beams,
+                                 int new_tokens) const override {
+    return EstimateMarianTextBytes(model_->config(), input_tokens, beams,
+                                   new_tokens);
+  }
+  int64_t parameter_count() const override {
+    return MarianParameterCount(model_->config());
+  }
+
  private:
   std::unique_ptr<MarianTokenizer> tokenizer_;
   std::unique_ptr<MarianModel> model_;

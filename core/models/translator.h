@@ -45,6 +45,15 @@ class Translator {
   virtual std::vector<std::string> source_languages() const = 0;
   virtual std::vector<std::string> target_languages() const = 0;
   virtual DType dtype() const = 0;
+
+  // Bytes one source text of `input_tokens` holds while it is translated with `beams` beams and
+  // up to `new_tokens` generated tokens (an upper estimate from the model's dims: its share of
+  // the encoder pass, its cross-attention keys/values, the self-attention KV cache of every
+  // beam, preallocated for new_tokens, and the per-row decoder activations and logits). Texts
+  // add up: a scheduler compares the sum over its running texts with a memory budget.
+  virtual int64_t EstimateTranslateBytes(int input_tokens, int beams, int new_tokens) const = 0;
+  // Parameters (weights) of the model, whatever dtype they are stored in.
+  virtual int64_t parameter_count() const = 0;
 };
 
 }  // namespace attnserve

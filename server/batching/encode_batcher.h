@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,7 +33,7 @@ struct EncodeJob {
   std::vector<std::vector<float>> embeddings;
   // Called exactly once on the batcher thread: OK when every text is embedded,
   // else the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the job.
-  std::function<void(const absl::Status &status)> on_done;
+  std::function<void(const absl::Status& status)> on_done;
 
   // Batcher bookkeeping (worker thread only, after Submit).
   int remaining = 0;
@@ -48,6 +49,9 @@ class EncodeBatchObserver {
   virtual void OnBatch(int texts, int padded_tokens,
                        absl::Duration compute) = 0;
   virtual void OnQueueDepth(int texts_waiting) = 0;
+  // Texts dropped from the queue, never computed, because their call's
+  // deadline passed while they waited.
+  virtual void OnExpired(int texts) = 0;
 };
 
 struct EncodeBatcherOptions {
@@ -56,25 +60,34 @@ struct EncodeBatcherOptions {
   int max_batch_tokens = 8192;  // texts x longest text of the batch
   absl::Duration max_queue_delay = absl::Milliseconds(2);
   int max_queue_size = 1024;  // texts waiting
+  // SentenceEncoder::EstimateEncodeBytes of a batch stays within this; a call
+  // with a text that alone exceeds it is refused.
+  int64_t max_batch_memory_bytes = std::numeric_limits<int64_t>::max();
   // Where Embed runs (core/ops/compute_thread.h says why); null: on the
   // batcher's own worker thread.
-  ComputeThread *compute_thread = nullptr;
+  ComputeThread* compute_thread = nullptr;
 };
 
 // Dynamic batching for one encoder: texts of concurrent calls are gathered into
 // batches that one worker thread runs through SentenceEncoder::Embed (which is
 // single-caller). A batch closes when it has max_batch_size texts, when its
 // padded tokens reach max_batch_tokens, or when its oldest text has waited
-// max_queue_delay. Texts of similar length are batched together to keep padding
-// low; a call's texts may land in several batches and are put back in order.
+// max_queue_delay, or when one more text would exceed max_batch_memory_bytes
+// (estimated by the encoder). Texts of similar length are batched together to
+// keep padding low; a call's texts may land in several batches and are put back
+// in order.
 class EncodeBatcher {
  public:
-  EncodeBatcher(SentenceEncoder *encoder, EncodeBatcherOptions options,
-                EncodeBatchObserver *observer);
+  EncodeBatcher(SentenceEncoder* encoder, EncodeBatcherOptions options,
+                EncodeBatchObserver* observer);
   ~EncodeBatcher();  // Shutdown()
 
-  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown()
-  // began. On OK the job's on_done will be called exactly once.
+  // Refuses at once, without queueing: RESOURCE_EXHAUSTED when the queue is
+  // full (retryable) or a text alone exceeds max_batch_memory_bytes (not
+  // retryable); DEADLINE_EXCEEDED when the texts queued ahead and the job's own
+  // cannot be computed before its deadline at the recent compute rate;
+  // UNAVAILABLE after Shutdown() began. On OK the job's on_done will be called
+  // exactly once.
   absl::Status Submit(std::shared_ptr<EncodeJob> job);
   // Stops taking work, computes every accepted text, joins the worker.
   void Shutdown();
@@ -88,21 +101,33 @@ class EncodeBatcher {
   };
 
   void Run();
+  absl::Status CheckMemory(const EncodeJob& job) const;
+  absl::Status CheckDeadlineLocked(const EncodeJob& job, int64_t tokens,
+                                   absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordRate(int64_t tokens, absl::Duration compute);
   bool BatchReadyLocked(absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Item> TakeDroppedLocked(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<Item> TakeBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FailDropped(const std::vector<Item> &dropped, absl::Time now);
-  void Compute(const std::vector<Item> &batch);
+  void FailDropped(const std::vector<Item>& dropped, absl::Time now);
+  void Compute(const std::vector<Item>& batch);
 
-  SentenceEncoder *const encoder_;
+  SentenceEncoder* const encoder_;
   const EncodeBatcherOptions options_;
-  EncodeBatchObserver *const observer_;
+  EncodeBatchObserver* const observer_;
 
   absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  // Tokens of the texts in queue_ and of the batch being computed: the work a
+  // new job waits for.
+  int64_t queued_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t computing_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  // Recent compute time per token (moving average over batches); zero until a
+  // batch was computed.
+  double seconds_per_token_ ABSL_GUARDED_BY(mu_) = 0.0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };

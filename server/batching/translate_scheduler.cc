@@ -17,7 +17,7 @@ namespace attnserve::server {
 namespace {
 
 // Decoder rows one text occupies (greedy = 1 row).
-int RowsOf(const GenerationOptions &options) {
+int RowsOf(const GenerationOptions& options) {
   return std::max(1, options.beam_size);
 }
 
@@ -36,17 +36,30 @@ struct Job {
 
 // Where a running sequence's events go.
 struct Slot {
-  Job *job;
-  int index;  // text index within job->work->sources
+  Job* job;
+  int index;          // text index within job->work->sources
+  int64_t bytes = 0;  // its memory estimate, reserved while it runs
 };
+
+// Translator::EstimateTranslateBytes of text `index` of `work`.
+int64_t TextBytes(const Translator& model, const TranslateWork& work,
+                  int index) {
+  return model.EstimateTranslateBytes(
+      static_cast<int>(work.sources[index].ids.size()), RowsOf(work.options),
+      work.options.max_new_tokens);
+}
 
 }  // namespace
 
 struct TranslateScheduler::Impl {
-  Impl(Translator *model, SchedulerOptions options, SchedulerObserver *observer)
-      : options(options), observer(observer), batch(model->NewDecodeBatch()) {}
+  Impl(Translator* model, SchedulerOptions options, SchedulerObserver* observer)
+      : model(model),
+        options(std::move(options)),
+        observer(observer),
+        batch(model->NewDecodeBatch()) {}
 
   absl::Status Submit(std::shared_ptr<TranslateWork> work);
+  absl::Status CheckMemory(const TranslateWork& work) const;
   void Shutdown();
 
   // Worker thread.
@@ -63,13 +76,14 @@ struct TranslateScheduler::Impl {
 
   // Worker helpers.
   // Cancels the job's running texts, drops its waiting ones, calls on_done.
-  void Finish(Job &job, const absl::Status &status);
+  void Finish(Job& job, const absl::Status& status);
   // Texts leave the waiting count (admitted or dropped).
   void CountAdmitted(int texts);
   int rows_in_use() const { return batch->num_rows(); }
 
+  Translator* const model;
   const SchedulerOptions options;
-  SchedulerObserver *const observer;  // may be null
+  SchedulerObserver* const observer;  // may be null
 
   absl::Mutex mu;
   absl::CondVar work_arrived;
@@ -82,6 +96,7 @@ struct TranslateScheduler::Impl {
   std::unique_ptr<DecodeBatch> batch;
   std::list<Job> jobs;  // acceptance order = FIFO admission order
   std::unordered_map<DecodeBatch::SeqId, Slot> running;
+  int64_t reserved_bytes = 0;  // sum of running[*].bytes
 
   std::once_flag join_once;
   std::thread worker;
@@ -94,6 +109,7 @@ struct TranslateScheduler::Impl {
 absl::Status TranslateScheduler::Impl::Submit(
     std::shared_ptr<TranslateWork> work) {
   const int texts = static_cast<int>(work->sources.size());
+  if (absl::Status s = CheckMemory(*work); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu);
     if (shutting_down) {
@@ -101,20 +117,42 @@ absl::Status TranslateScheduler::Impl::Submit(
           "server is shutting down; translation queue takes no new work");
     }
     if (texts > options.max_queue_size) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "request has ", texts,
-          " texts but the translation queue of model holds at most ",
-          options.max_queue_size, "; send fewer texts per request"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("this call has ", texts, " texts, more than model '",
+                       options.model_name, "' batching.max_queue_size ",
+                       options.max_queue_size,
+                       "; not retryable: send fewer texts per call"));
     }
     if (texts_waiting + texts > options.max_queue_size) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("translation queue of model is full (", texts_waiting,
-                       " texts waiting); retry later"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "model '", options.model_name,
+          "' translation queue is full: ", texts_waiting, " texts waiting + ",
+          texts, " of this call > batching.max_queue_size ",
+          options.max_queue_size, "; retryable: retry later with back-off"));
     }
     texts_waiting += texts;
     inbox.push_back(std::move(work));
   }
   work_arrived.Signal();
+  return absl::OkStatus();
+}
+
+// Texts join the batch one by one at worst, so a work fits when its most
+// expensive text fits alone.
+absl::Status TranslateScheduler::Impl::CheckMemory(
+    const TranslateWork& work) const {
+  for (int i = 0; i < static_cast<int>(work.sources.size()); ++i) {
+    const int64_t bytes = TextBytes(*model, work, i);
+    if (bytes <= options.max_memory_bytes) continue;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "texts[", i, "] (", work.sources[i].ids.size(), " tokens, ",
+        RowsOf(work.options), " beams, max_new_tokens ",
+        work.options.max_new_tokens, ") needs an estimated ", bytes,
+        " bytes, more than model '", options.model_name,
+        "' batching.max_batch_memory_bytes ", options.max_memory_bytes,
+        "; not retryable: use fewer beams, fewer max_new_tokens or a shorter "
+        "text (or raise max_batch_memory_bytes in the model config)"));
+  }
   return absl::OkStatus();
 }
 
@@ -163,8 +201,8 @@ void TranslateScheduler::Impl::TakeInbox() {
     absl::MutexLock lock(&mu);
     arrived.swap(inbox);
   }
-  for (auto &work : arrived) {
-    Job &job = jobs.emplace_back();
+  for (auto& work : arrived) {
+    Job& job = jobs.emplace_back();
     job.work = std::move(work);
     job.unfinished = job.num_texts();
     if (job.unfinished == 0) Finish(job, absl::OkStatus());
@@ -173,13 +211,17 @@ void TranslateScheduler::Impl::TakeInbox() {
 
 void TranslateScheduler::Impl::DropCancelledAndExpired() {
   const absl::Time now = absl::Now();
-  for (Job &job : jobs) {
+  for (Job& job : jobs) {
     if (job.done) continue;
-    if (job.work->cancelled.load()) {
-      Finish(job, absl::CancelledError("translation cancelled by the client"));
-    } else if (job.work->deadline <= now) {
+    // Deadline first: gRPC also cancels a call whose deadline passed, and its
+    // client sees DEADLINE_EXCEEDED.
+    if (job.work->deadline <= now) {
+      if (observer != nullptr && job.not_admitted() > 0)
+        observer->OnExpired(job.not_admitted());
       Finish(job, absl::DeadlineExceededError(
                       "deadline exceeded before translation finished"));
+    } else if (job.work->cancelled.load()) {
+      Finish(job, absl::CancelledError("translation cancelled by the client"));
     }
   }
 }
@@ -187,18 +229,22 @@ void TranslateScheduler::Impl::DropCancelledAndExpired() {
 std::vector<Slot> TranslateScheduler::Impl::SelectAdmissions() {
   std::vector<Slot> admitted;
   int rows = rows_in_use();
-  // Strict FIFO: stop at the first text that does not fit, so wide texts are
-  // not starved by narrow ones behind them.
-  for (Job &job : jobs) {
+  int64_t bytes = reserved_bytes;
+  // Strict FIFO: stop at the first text that does not fit (rows or memory),
+  // so wide texts are not starved by narrow ones behind them.
+  for (Job& job : jobs) {
     if (job.done) continue;
     const int width = RowsOf(job.work->options);
     while (!job.all_admitted()) {
       const bool batch_empty = rows == 0 && admitted.empty();
-      if (rows + width > options.max_batch_rows && !batch_empty) {
-        return admitted;
-      }
-      admitted.push_back({&job, job.next_to_admit++});
+      const int64_t text_bytes =
+          TextBytes(*model, *job.work, job.next_to_admit);
+      const bool fits = rows + width <= options.max_batch_rows &&
+                        bytes + text_bytes <= options.max_memory_bytes;
+      if (!fits && !batch_empty) return admitted;
+      admitted.push_back({&job, job.next_to_admit++, text_bytes});
       rows += width;
+      bytes += text_bytes;
     }
   }
   return admitted;
@@ -208,7 +254,7 @@ absl::Status TranslateScheduler::Impl::AddToBatch(
     absl::Span<const Slot> texts) {
   std::vector<absl::Span<const int32_t>> sources;
   std::vector<GenerationOptions> options_per_text;
-  for (const Slot &slot : texts) {
+  for (const Slot& slot : texts) {
     sources.push_back(slot.job->work->sources[slot.index].ids);
     options_per_text.push_back(slot.job->work->options);
   }
@@ -216,8 +262,10 @@ absl::Status TranslateScheduler::Impl::AddToBatch(
   RunOn(options.compute_thread,
         [&] { ids = batch->Add(sources, options_per_text); });
   if (!ids.ok()) return ids.status();
-  for (size_t i = 0; i < texts.size(); ++i)
+  for (size_t i = 0; i < texts.size(); ++i) {
     running.emplace((*ids)[i], texts[i]);
+    reserved_bytes += texts[i].bytes;
+  }
   return absl::OkStatus();
 }
 
@@ -227,7 +275,7 @@ void TranslateScheduler::Impl::AdmitWaiting() {
   CountAdmitted(static_cast<int>(admitted.size()));
   if (observer != nullptr) {
     const absl::Time now = absl::Now();
-    for (const Slot &slot : admitted) {
+    for (const Slot& slot : admitted) {
       observer->OnQueueWait(now - slot.job->work->enqueued);
     }
   }
@@ -241,7 +289,7 @@ void TranslateScheduler::Impl::AdmitWaiting() {
     while (end < admitted.size() && admitted[end].job == admitted[begin].job) {
       ++end;
     }
-    Job &job = *admitted[begin].job;
+    Job& job = *admitted[begin].job;
     const bool single_work = begin == 0 && end == admitted.size();
     if (!single_work) {
       added =
@@ -267,16 +315,19 @@ void TranslateScheduler::Impl::StepOnce() {
   if (!events.ok()) {
     const absl::Status error = absl::InternalError(absl::StrCat(
         "translation decoder step failed: ", events.status().message()));
-    for (Job &job : jobs) {
+    for (Job& job : jobs) {
       if (!job.done && job.next_to_admit > 0) Finish(job, error);
     }
     return;
   }
-  for (const DecodeBatch::Event &event : *events) {
+  for (const DecodeBatch::Event& event : *events) {
     auto it = running.find(event.id);
     if (it == running.end()) continue;  // a text of work that already ended
     const Slot slot = it->second;
-    if (event.finished) running.erase(it);
+    if (event.finished) {
+      reserved_bytes -= slot.bytes;
+      running.erase(it);
+    }
     slot.job->work->on_event(slot.index, event);
     if (event.finished && --slot.job->unfinished == 0)
       Finish(*slot.job, absl::OkStatus());
@@ -284,13 +335,14 @@ void TranslateScheduler::Impl::StepOnce() {
 }
 
 void TranslateScheduler::Impl::RetireDoneJobs() {
-  jobs.remove_if([](const Job &job) { return job.done; });
+  jobs.remove_if([](const Job& job) { return job.done; });
 }
 
-void TranslateScheduler::Impl::Finish(Job &job, const absl::Status &status) {
+void TranslateScheduler::Impl::Finish(Job& job, const absl::Status& status) {
   for (auto it = running.begin(); it != running.end();) {
     if (it->second.job == &job) {
       batch->Cancel(it->first);
+      reserved_bytes -= it->second.bytes;
       it = running.erase(it);
     } else {
       ++it;
@@ -308,9 +360,9 @@ void TranslateScheduler::Impl::CountAdmitted(int texts) {
   texts_waiting -= texts;
 }
 
-TranslateScheduler::TranslateScheduler(Translator *model,
+TranslateScheduler::TranslateScheduler(Translator* model,
                                        SchedulerOptions options,
-                                       SchedulerObserver *observer)
+                                       SchedulerObserver* observer)
     : impl_(std::make_unique<Impl>(model, options, observer)) {
   impl_->worker = std::thread([impl = impl_.get()] { impl->Run(); });
   impl_->worker_id = impl_->worker.get_id();

@@ -2,8 +2,11 @@
 #define ATTNSERVE_SERVER_BATCHING_TRANSLATE_SCHEDULER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,10 +30,10 @@ struct TranslateWork {
   std::atomic<bool> cancelled{false};
   // Called on the scheduler thread for every event of text `index` (greedy:
   // each new token; every text: its finishing event with hypotheses).
-  std::function<void(int index, const DecodeBatch::Event &event)> on_event;
+  std::function<void(int index, const DecodeBatch::Event& event)> on_event;
   // Called exactly once on the scheduler thread: OK after every text finished,
   // or the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the work.
-  std::function<void(const absl::Status &status)> on_done;
+  std::function<void(const absl::Status& status)> on_done;
 };
 
 // What the scheduler reports for metrics (implemented by the server's metrics
@@ -42,27 +45,36 @@ class SchedulerObserver {
       absl::Duration wait) = 0;  // per text, when it joins the batch
   virtual void OnStep(int rows, int sequences, absl::Duration compute) = 0;
   virtual void OnQueueDepth(int texts_waiting) = 0;
+  // Texts dropped before they joined the batch because their call's deadline
+  // passed while they waited.
+  virtual void OnExpired(int texts) = 0;
 };
 
 struct SchedulerOptions {
   int max_batch_rows = 64;   // decoder rows (texts x beams) running together
   int max_queue_size = 256;  // texts waiting beyond which Submit refuses
+  // Sum of Translator::EstimateTranslateBytes over the running texts stays
+  // within this; a work with a text that alone exceeds it is refused.
+  int64_t max_memory_bytes = std::numeric_limits<int64_t>::max();
+  std::string model_name;  // for error messages
   // Where the decode batch runs (core/ops/compute_thread.h says why); null:
   // on the scheduler's own worker thread.
-  ComputeThread *compute_thread = nullptr;
+  ComputeThread* compute_thread = nullptr;
 };
 
 // Continuous batching for one translation model: a single worker thread owns a
 // DecodeBatch; before every decoder step it admits waiting texts (encoding them
-// in one pass) while rows are free, then steps, delivers events and retires
-// finished or cancelled texts.
+// in one pass) while rows and memory (max_memory_bytes) are free, then steps,
+// delivers events and retires finished or cancelled texts.
 class TranslateScheduler {
  public:
-  TranslateScheduler(Translator *model, SchedulerOptions options,
-                     SchedulerObserver *observer);
+  TranslateScheduler(Translator* model, SchedulerOptions options,
+                     SchedulerObserver* observer);
   ~TranslateScheduler();  // Shutdown()
 
-  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown()
+  // Refuses at once: RESOURCE_EXHAUSTED when the queue is full (retryable), or
+  // when the work has more texts than the queue holds or a text that alone
+  // exceeds max_memory_bytes (not retryable); UNAVAILABLE after Shutdown()
   // began.
   absl::Status Submit(std::shared_ptr<TranslateWork> work);
   // Stops taking work, finishes every accepted text, joins the worker.

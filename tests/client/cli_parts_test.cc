@@ -41,6 +41,26 @@ TEST(TextsTest, MissingFileAndNoTextsAreErrors) {
               HasSubstr("no texts"));
 }
 
+TEST(ChannelTest, GrpcMessageSizeErrorsSayWhichLimitAndNotToRetry) {
+  const absl::Status size = FromGrpcStatus(
+      grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   "Received message larger than max (8215 vs. 4096)"));
+  EXPECT_EQ(size.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(size.message()),
+              ::testing::AllOf(
+                  ::testing::StartsWith("Received message larger than max"),
+                  ::testing::HasSubstr("--max_message_bytes"),
+                  ::testing::HasSubstr("not retryable")));
+  // The server's own messages already say it: kept as they are.
+  const std::string queue_full =
+      "model 'm' queue is full: 3 texts waiting + 1 of this call > "
+      "batching.max_queue_size 3; retryable: retry later with back-off";
+  EXPECT_EQ(FromGrpcStatus(
+                grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, queue_full))
+                .message(),
+            queue_full);
+}
+
 TEST(FlagsTest, Pooling) {
   EXPECT_EQ(*ParsePooling(""), v1::POOLING_UNSPECIFIED);
   EXPECT_EQ(*ParsePooling("mean"), v1::POOLING_MEAN);

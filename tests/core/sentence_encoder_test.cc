@@ -24,6 +24,32 @@ TEST(SentenceEncoderTest, LoadsFolderSettings) {
   EXPECT_TRUE((*enc)->default_normalize());
 }
 
+// parameter_count sizes the default memory budget: it must match the
+// weights the folder holds (its float tensors, pooler aside).
+TEST(SentenceEncoderTest, ParameterCountMatchesTheWeightsFile) {
+  auto enc = SentenceEncoder::Load(kFolder);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  auto weights = SafetensorsFile::Open(kFolder + "/model.safetensors");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  int64_t floats = 0;
+  for (const std::string& name : (*weights)->Names()) {
+    const SafetensorsFile::Entry* entry = *(*weights)->Find(name);
+    if (entry->dtype_name != "F32" || name.find("pooler") != std::string::npos)
+      continue;
+    int64_t count = 1;
+    for (int64_t dim : entry->shape) count *= dim;
+    floats += count;
+  }
+  EXPECT_EQ((*enc)->parameter_count(), floats);
+  // An estimate grows with the batch's tokens.
+  const int one[] = {16};
+  const int two[] = {16, 16};
+  EXPECT_GT((*enc)->EstimateEncodeBytes(two), (*enc)->EstimateEncodeBytes(one));
+  EXPECT_GE((*enc)->EstimateEncodeBytes(one),
+            int64_t{16} * (*enc)->dimensions() * 4)
+      << "at least the output rows";
+}
+
 TEST(SentenceEncoderTest, TextsToEmbeddingsMatchHf) {
   auto enc = SentenceEncoder::Load(kFolder);
   ASSERT_TRUE(enc.ok()) << enc.status();

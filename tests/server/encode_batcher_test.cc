@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace attnserve::server {
@@ -41,6 +43,13 @@ class RecordingEncoder : public SentenceEncoder {
   Pooling default_pooling() const override { return Pooling::kMean; }
   bool default_normalize() const override { return true; }
   DType dtype() const override { return DType::kFloat32; }
+  // 1000 bytes per token: budgets in tests read as token counts.
+  int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const override {
+    int64_t tokens = 0;
+    for (int len : lengths) tokens += len;
+    return 1000 * tokens;
+  }
+  int64_t parameter_count() const override { return 0; }
 
   std::vector<std::vector<int>> batches() {
     absl::MutexLock lock(&mu_);
@@ -59,6 +68,8 @@ class NullObserver : public EncodeBatchObserver {
   void OnQueueWait(absl::Duration) override {}
   void OnBatch(int, int, absl::Duration) override {}
   void OnQueueDepth(int) override {}
+  void OnExpired(int texts) override { expired += texts; }
+  std::atomic<int> expired{0};
 };
 
 // A job whose text i has ids {first_id + i, ...} of length lengths[i].
@@ -234,6 +245,102 @@ TEST(EncodeBatcherTest, ExpiredAndCancelledJobsAreNotComputed) {
   EXPECT_EQ(cancelled.get_future().get().code(), absl::StatusCode::kCancelled);
   batcher.Shutdown();
   EXPECT_EQ(encoder.batches().size(), 1u);  // only the first text was computed
+  EXPECT_EQ(observer.expired.load(), 2) << "both texts of the late job";
+}
+
+TEST(EncodeBatcherTest, MemoryBudgetBoundsEveryBatch) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcherOptions options = Options(32, 8192, absl::Milliseconds(20));
+  options.max_batch_memory_bytes = 10'000;  // 10 tokens of the fake
+  EncodeBatcher batcher(&encoder, options, &observer);
+  std::promise<absl::Status> done;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {4, 4, 4, 4, 4, 2}, &done)).ok());
+  EXPECT_TRUE(done.get_future().get().ok());
+  int texts = 0;
+  for (const std::vector<int>& batch : encoder.batches()) {
+    int tokens = 0;
+    for (int len : batch) tokens += len;
+    EXPECT_LE(tokens, 10) << "a batch over the memory budget";
+    texts += static_cast<int>(batch.size());
+  }
+  EXPECT_EQ(texts, 6);
+}
+
+TEST(EncodeBatcherTest, TextOverTheMemoryBudgetIsRefusedAtOnce) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcherOptions options = Options(32, 8192, absl::Milliseconds(1));
+  options.max_batch_memory_bytes = 10'000;
+  EncodeBatcher batcher(&encoder, options, &observer);
+  std::promise<absl::Status> unused;
+  const absl::Status status = batcher.Submit(MakeJob(0, {3, 11}, &unused));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(
+      status.message(),
+      ::testing::AllOf(::testing::HasSubstr("texts[1] has 11 tokens"),
+                       ::testing::HasSubstr("estimated 11000 bytes"),
+                       ::testing::HasSubstr("max_batch_memory_bytes 10000"),
+                       ::testing::HasSubstr("not retryable")));
+  EXPECT_TRUE(encoder.batches().empty());
+}
+
+TEST(EncodeBatcherTest, FullQueueMessageNamesTheLimitAndSaysRetry) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  EncodeBatcher batcher(&encoder,
+                        Options(1, 8192, absl::Milliseconds(1), /*queue=*/1),
+                        &observer);
+  std::promise<absl::Status> busy, queued, refused;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &busy)).ok());
+  absl::SleepFor(absl::Milliseconds(50));  // the worker holds it in Embed
+  ASSERT_TRUE(batcher.Submit(MakeJob(1, {3}, &queued)).ok());
+  const absl::Status status = batcher.Submit(MakeJob(2, {3}, &refused));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(status.message(),
+              ::testing::AllOf(::testing::HasSubstr("queue is full"),
+                               ::testing::HasSubstr("max_queue_size 1"),
+                               ::testing::HasSubstr("retryable")));
+  gate.Notify();
+  EXPECT_TRUE(busy.get_future().get().ok());
+  EXPECT_TRUE(queued.get_future().get().ok());
+}
+
+// The worker is held in Embed for >= 100 ms on a 3-token batch, so the
+// measured rate is >= 33 ms per token: 30 queued tokens cannot be computed
+// within a 50 ms deadline, whatever the machine's speed.
+TEST(EncodeBatcherTest, DeadlineTheQueueCannotMeetIsRefusedAtOnce) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  auto first_gate = std::make_unique<absl::Notification>();
+  encoder.set_gate(first_gate.get());
+  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1)),
+                        &observer);
+  std::promise<absl::Status> measured;
+  ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &measured)).ok());
+  absl::SleepFor(absl::Milliseconds(100));
+  first_gate->Notify();
+  ASSERT_TRUE(measured.get_future().get().ok());
+
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  std::promise<absl::Status> busy, queued, late, patient;
+  ASSERT_TRUE(batcher.Submit(MakeJob(1, {3}, &busy)).ok());
+  ASSERT_TRUE(batcher.Submit(MakeJob(2, {10, 10, 10}, &queued)).ok());
+  auto hurried = MakeJob(3, {3}, &late);
+  hurried->deadline = absl::Now() + absl::Milliseconds(50);
+  const absl::Status status = batcher.Submit(hurried);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(status.message(),
+              ::testing::HasSubstr("cannot compute this call before its "
+                                   "deadline"));
+  auto no_deadline = MakeJob(4, {3}, &patient);
+  EXPECT_TRUE(batcher.Submit(no_deadline).ok()) << "no deadline, no refusal";
+  gate.Notify();
+  EXPECT_TRUE(patient.get_future().get().ok());
+  EXPECT_EQ(observer.expired.load(), 0) << "refused, not queued and dropped";
 }
 
 TEST(EncodeBatcherTest, ShutdownFinishesAcceptedTextsThenRefuses) {

@@ -452,5 +452,28 @@ TEST_F(SecurityTest, OversizedMessageIsResourceExhausted) {
   EXPECT_TRUE(Encode(*server.channel()).ok()) << "a small call still works";
 }
 
+TEST_F(SecurityTest, OversizedResponseIsResourceExhaustedNamingTheLimit) {
+  ServerProcess server;
+  std::vector<std::string> flags = ModelFlags();
+  flags.push_back("--max_message_bytes=4096");
+  ASSERT_TRUE(server.Start(flags).ok()) << server.Log();
+  ASSERT_TRUE(server.WaitHealth("", 1).ok());
+
+  // A small request whose embeddings (16 x the model's dimensions floats)
+  // exceed 4096 bytes.
+  v1::EncodeRequest request;
+  request.set_model("enc");
+  for (int i = 0; i < 16; ++i) request.add_texts("a");
+  v1::EncodeResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(In(60));
+  const grpc::Status status =
+      server.stub()->Encode(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("--max_message_bytes 4096; not retryable"));
+}
+
 }  // namespace
 }  // namespace attnserve::server::testing

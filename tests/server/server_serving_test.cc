@@ -192,6 +192,44 @@ TEST(ServerServingTest, FullQueueRefusesWithResourceExhausted) {
   EXPECT_EQ(*server.Stop(), 0);
 }
 
+TEST(ServerServingTest, MemoryBudgetRefusesATextAtOnceAndDefaultsFromTheModel) {
+  const std::string config =
+      ::testing::TempDir() + "/attnserve_small_budget.txtpb";
+  std::ofstream(config) << "model { name: \"small\" path: \""
+                        << GoldenDir("bert-tiny")
+                        << "\" batching { max_batch_memory_bytes: 1000 } }\n"
+                        << "model { name: \"default\" path: \""
+                        << GoldenDir("bert-tiny") << "\" }\n";
+  ServerProcess server;
+  ASSERT_TRUE(server.Start({"--config=" + config}).ok()) << server.Log();
+  ASSERT_TRUE(server.WaitHealth("", 1).ok());
+  auto stub = server.stub();
+  v1::EncodeRequest request;
+  request.set_model("small");
+  request.add_texts("a text whose activations exceed a thousand bytes");
+  v1::EncodeResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(In(60));
+  const grpc::Status refused = stub->Encode(&context, request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("model 'small' batching.max_batch_memory_bytes 1000; "
+                        "not retryable"));
+
+  v1::GetModelRequest get;
+  get.set_name("default");
+  v1::ModelInfo info;
+  grpc::ClientContext get_context;
+  ASSERT_TRUE(stub->GetModel(&get_context, get, &info).ok());
+  EXPECT_GE(info.batching().max_batch_memory_bytes(), uint64_t{256} << 20)
+      << "the default is at least 256 MiB";
+  request.set_model("default");
+  grpc::ClientContext ok_context;
+  ok_context.set_deadline(In(60));
+  EXPECT_TRUE(stub->Encode(&ok_context, request, &response).ok());
+  EXPECT_EQ(*server.Stop(), 0);
+}
+
 TEST(ServerServingTest, AModelThatFailsToLoadIsFailedWhileTheOtherServes) {
   const std::filesystem::path broken =
       ::testing::TempDir() + "/attnserve_broken_model";

@@ -94,6 +94,14 @@ class DecoderOnlyTranslator : public Translator {
   std::vector<std::string> source_languages() const override { return {}; }
   std::vector<std::string> target_languages() const override { return {}; }
   DType dtype() const override { return DType::kFloat32; }
+  int64_t EstimateTranslateBytes(int input_tokens, int beams,
+                                 int new_tokens) const override {
+    return EstimateMarianTextBytes(model_->config(), input_tokens, beams,
+                                   new_tokens);
+  }
+  int64_t parameter_count() const override {
+    return MarianParameterCount(model_->config());
+  }
 
  private:
   DecoderOnlyTranslator(std::unique_ptr<MarianModel> model,
@@ -160,6 +168,7 @@ class CountingObserver : public SchedulerObserver {
     steps_.fetch_add(1);
   }
   void OnQueueDepth(int texts_waiting) override { EXPECT_GE(texts_waiting, 0); }
+  void OnExpired(int texts) override { EXPECT_GT(texts, 0); }
   int queue_waits() const { return queue_waits_.load(); }
   int steps() const { return steps_.load(); }
 

@@ -112,12 +112,17 @@ class RecordingObserver : public SchedulerObserver {
     EXPECT_GE(texts_waiting, 0);
     ++depth_reports_;
   }
+  void OnExpired(int texts) override {
+    absl::MutexLock lock(&mu_);
+    expired_ += texts;
+  }
 
   int queue_waits() const { return Read(&RecordingObserver::queue_waits_); }
   int steps() const { return Read(&RecordingObserver::steps_); }
   int max_rows() const { return Read(&RecordingObserver::max_rows_); }
   int max_sequences() const { return Read(&RecordingObserver::max_sequences_); }
   int depth_reports() const { return Read(&RecordingObserver::depth_reports_); }
+  int expired() const { return Read(&RecordingObserver::expired_); }
 
  private:
   int Read(int RecordingObserver::*field) const {
@@ -127,7 +132,7 @@ class RecordingObserver : public SchedulerObserver {
 
   mutable absl::Mutex mu_;
   int queue_waits_ = 0, steps_ = 0, max_rows_ = 0, max_sequences_ = 0,
-      depth_reports_ = 0;
+      depth_reports_ = 0, expired_ = 0;
 };
 
 // A TranslateWork over golden texts that records its events and its on_done
@@ -319,6 +324,11 @@ class FaultInjectingTranslator : public Translator {
     return model_->target_languages();
   }
   DType dtype() const override { return model_->dtype(); }
+  int64_t EstimateTranslateBytes(int input_tokens, int beams,
+                                 int new_tokens) const override {
+    return model_->EstimateTranslateBytes(input_tokens, beams, new_tokens);
+  }
+  int64_t parameter_count() const override { return model_->parameter_count(); }
 
  private:
   class Batch : public DecodeBatch {
@@ -510,11 +520,15 @@ TEST_F(TranslateSchedulerTest, FullQueueRefusesImmediately) {
   RecordingWork refused({&Text("emoji[0]")}, Greedy());
   const absl::Status full = scheduler.Submit(refused.work());
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
-  EXPECT_THAT(full.message(), HasSubstr("(2 texts waiting)"));
+  EXPECT_THAT(full.message(),
+              HasSubstr("2 texts waiting + 1 of this call > "
+                        "batching.max_queue_size 2; retryable"));
   RecordingWork too_big({&Text("emoji[0]"), &Text("cjk[0]"), &Text("empty[0]")},
                         Greedy());
-  EXPECT_EQ(scheduler.Submit(too_big.work()).code(),
-            absl::StatusCode::kResourceExhausted);
+  const absl::Status never = scheduler.Submit(too_big.work());
+  EXPECT_EQ(never.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(never.message(), HasSubstr("has 3 texts, more than"));
+  EXPECT_THAT(never.message(), HasSubstr("not retryable"));
 
   release.Open();
   ExpectGolden(running, /*beam=*/false);
@@ -522,6 +536,31 @@ TEST_F(TranslateSchedulerTest, FullQueueRefusesImmediately) {
   EXPECT_FALSE(refused.done());
   EXPECT_FALSE(too_big.done());
   EXPECT_EQ(observer.max_rows(), 1);
+}
+
+// A budget of one text's estimate: texts run one at a time (rows would allow
+// 64), still match the golden output, and a text over the budget is refused.
+TEST_F(TranslateSchedulerTest, MemoryBudgetBoundsTheRunningTexts) {
+  RecordingObserver observer;
+  const GenerationOptions greedy = Greedy();
+  const int64_t one_text = model_->EstimateTranslateBytes(
+      static_cast<int>(LongText().source.size()), 1, greedy.max_new_tokens);
+  TranslateScheduler scheduler(
+      model_,
+      SchedulerOptions{.max_memory_bytes = one_text, .model_name = "tiny"},
+      &observer);
+  RecordingWork work({&LongText(), &LongText(), &LongText()}, greedy);
+  ASSERT_TRUE(scheduler.Submit(work.work()).ok());
+  ExpectGolden(work, /*beam=*/false);
+  EXPECT_EQ(observer.max_rows(), 1) << "two texts would exceed the budget";
+
+  RecordingWork wide({&LongText()}, Beam());
+  const absl::Status status = scheduler.Submit(wide.work());
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("model 'tiny' batching."
+                                     "max_batch_memory_bytes ",
+                                     one_text, "; not retryable")));
 }
 
 TEST_F(TranslateSchedulerTest, CancelledWorkEndsAndFreesItsRows) {
@@ -574,6 +613,7 @@ TEST_F(TranslateSchedulerTest, ExpiredDeadlineIsNeverComputed) {
   EXPECT_EQ(expired.total_events(), 0);
   EXPECT_EQ(observer.queue_waits(), 1)
       << "the expired texts must never join the batch";
+  EXPECT_EQ(observer.expired(), 2) << "both texts are counted as expired";
   EXPECT_EQ(observer.max_rows(), 1);
 }
 
