@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/status_guard.h"
 #include "server/logging.h"
 #include "server/model_folder.h"
 
@@ -98,7 +99,11 @@ v1::ModelInfo ModelEntry::info() const {
 
 void ModelEntry::Load() {
   const absl::Time start = absl::Now();
-  absl::Status status = LoadOrError();
+  // The core's Load functions catch their own exceptions; this also covers the
+  // server's part (batcher / scheduler threads, metrics) of a load or reload.
+  absl::Status status =
+      CatchToStatus(absl::StrCat("loading model '", name(), "'"),
+                    [this] { return LoadOrError(); });
   // Loading converts and re-lays every weight (f32 tensors, then packed,
   // int8 or bf16 copies); glibc keeps the freed transient copies in its heap
   // (measured: BERT-base int8 resident 594 MB for 266 MB of weights). Give

@@ -14,27 +14,33 @@
 
 namespace attnserve::server {
 
-// One Translate/TranslateStream call's work, shared between the reactor and the scheduler.
+// One Translate/TranslateStream call's work, shared between the reactor and the
+// scheduler.
 struct TranslateWork {
   std::vector<Encoding> sources;  // tokenized, validated texts
   GenerationOptions options;
   absl::Time deadline = absl::InfiniteFuture();
   absl::Time enqueued = absl::Now();
-  // Set by the reactor when the client cancels; the scheduler drops the texts at the next step.
+  // Set by the reactor when the client cancels; the scheduler drops the texts
+  // at the next step.
   std::atomic<bool> cancelled{false};
-  // Called on the scheduler thread for every event of text `index` (greedy: each new token;
-  // every text: its finishing event with hypotheses).
+  // Called on the scheduler thread for every event of text `index` (greedy:
+  // each new token; every text: its finishing event with hypotheses).
   std::function<void(int index, const DecodeBatch::Event& event)> on_event;
-  // Called exactly once on the scheduler thread: OK after every text finished, or the error
-  // (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the work.
+  // Called exactly once on the scheduler thread: OK after every text finished,
+  // or the error (DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED when the
+  // model ran out of memory on a step or encoder pass with this work's texts,
+  // INTERNAL) that ended the work.
   std::function<void(const absl::Status& status)> on_done;
 };
 
-// What the scheduler reports for metrics (implemented by the server's metrics layer).
+// What the scheduler reports for metrics (implemented by the server's metrics
+// layer).
 class SchedulerObserver {
  public:
   virtual ~SchedulerObserver() = default;
-  virtual void OnQueueWait(absl::Duration wait) = 0;  // per text, when it joins the batch
+  virtual void OnQueueWait(
+      absl::Duration wait) = 0;  // per text, when it joins the batch
   virtual void OnStep(int rows, int sequences, absl::Duration compute) = 0;
   virtual void OnQueueDepth(int texts_waiting) = 0;
 };
@@ -44,15 +50,18 @@ struct SchedulerOptions {
   int max_queue_size = 256;  // texts waiting beyond which Submit refuses
 };
 
-// Continuous batching for one translation model: a single worker thread owns a DecodeBatch;
-// before every decoder step it admits waiting texts (encoding them in one pass) while rows are
-// free, then steps, delivers events and retires finished or cancelled texts.
+// Continuous batching for one translation model: a single worker thread owns a
+// DecodeBatch; before every decoder step it admits waiting texts (encoding them
+// in one pass) while rows are free, then steps, delivers events and retires
+// finished or cancelled texts.
 class TranslateScheduler {
  public:
-  TranslateScheduler(Translator* model, SchedulerOptions options, SchedulerObserver* observer);
+  TranslateScheduler(Translator* model, SchedulerOptions options,
+                     SchedulerObserver* observer);
   ~TranslateScheduler();  // Shutdown()
 
-  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown() began.
+  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Shutdown()
+  // began.
   absl::Status Submit(std::shared_ptr<TranslateWork> work);
   // Stops taking work, finishes every accepted text, joins the worker.
   void Shutdown();
