@@ -128,7 +128,7 @@ TranslateTimes Translate(MarianModel& model, int batch, int beam) {
   const MarianConfig& c = model.config();
   const auto t0 = Clock::now();
   MarianDecodeBatch decode(
-      &model, c.decoder_start_token_id,
+      &model, "the benchmark model", c.decoder_start_token_id,
       LogitsRules({{c.pad_token_id}}, c.eos_token_id, {c.eos_token_id}));
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> id(1, c.vocab_size - 2);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_join.h"
+#include "core/fault_injection.h"
 
 namespace attnserve {
 
@@ -24,6 +25,9 @@ Tensor::Tensor(std::vector<int64_t> shape, std::vector<float> values)
 }
 
 void Tensor::Resize(std::vector<int64_t> shape) {
+  // Every sizing counts (not only growth), so an injected fault's position does
+  // not depend on which shapes earlier calls left allocated.
+  MaybeInjectFault(FaultSite::kAlloc);
   shape_ = std::move(shape);
   numel_ = NumElements(shape_);
   if (static_cast<int64_t>(data_.size()) < numel_) data_.resize(numel_);

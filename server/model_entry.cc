@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "core/ops/compute_thread.h"
 #include "core/ops/compute_threads.h"
+#include "core/status_guard.h"
 #include "server/logging.h"
 #include "server/model_folder.h"
 
@@ -138,9 +139,14 @@ void ModelEntry::Load() {
   // and is woken by futex at each of the ~120 parallel regions of a MiniLM
   // forward: measured on 2 cores, one short text 7.0 ms of compute with 252
   // context switches per call instead of 1.8 ms in process. A thread that
-  // exits frees its team, so the load runs in one.
+  // exits frees its team, so the load runs in one. The core's Load functions
+  // catch their own exceptions; CatchToStatus also covers the server's part
+  // (batcher / scheduler threads, metrics) of a load or reload.
   absl::Status status;
-  std::thread([&] { status = LoadOrError(); }).join();
+  std::thread([&] {
+    status = CatchToStatus(absl::StrCat("loading model '", name(), "'"),
+                           [this] { return LoadOrError(); });
+  }).join();
   // Loading converts and re-lays every weight (f32 tensors, then packed,
   // int8 or bf16 copies); glibc keeps the freed transient copies in its heap
   // (measured: BERT-base int8 resident 594 MB for 266 MB of weights). Give

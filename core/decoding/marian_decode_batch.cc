@@ -6,13 +6,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_guard.h"
 
 namespace attnserve {
 
-MarianDecodeBatch::MarianDecodeBatch(MarianModel* model,
+MarianDecodeBatch::MarianDecodeBatch(MarianModel* model, std::string name,
                                      int decoder_start_token_id,
                                      LogitsRules rules)
     : model_(model),
+      name_(std::move(name)),
       decoder_start_(decoder_start_token_id),
       rules_(std::move(rules)),
       vocab_(model->config().decoder_vocab_size),
@@ -52,12 +54,34 @@ absl::Status MarianDecodeBatch::ValidateOptions(
 absl::StatusOr<std::vector<DecodeBatch::SeqId>> MarianDecodeBatch::Add(
     absl::Span<const absl::Span<const int32_t>> sources,
     absl::Span<const GenerationOptions> options) {
+  std::vector<std::unique_ptr<Sequence>> added;
+  const absl::Status status = CatchToStatus(
+      absl::StrCat("encoding ", sources.size(), " sources with ", name_),
+      [&] { return AddSequences(sources, options, &added); });
+  if (!status.ok()) {
+    // All or nothing: the batch is as before the call.
+    for (auto& seq : added) Release(seq.get());
+    return status;
+  }
+  std::vector<SeqId> ids;
+  ids.reserve(added.size());
+  active_.reserve(active_.size() + added.size());
+  for (auto& seq : added) {
+    ids.push_back(seq->id);
+    active_.push_back(std::move(seq));
+  }
+  return ids;
+}
+
+absl::Status MarianDecodeBatch::AddSequences(
+    absl::Span<const absl::Span<const int32_t>> sources,
+    absl::Span<const GenerationOptions> options,
+    std::vector<std::unique_ptr<Sequence>>* added) {
   if (sources.size() != options.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Add: ", sources.size(), " sources but ", options.size(), " options"));
   }
-  std::vector<SeqId> ids;
-  if (sources.empty()) return ids;
+  if (sources.empty()) return absl::OkStatus();
   const int batch = static_cast<int>(sources.size());
   int len = 0;
   std::vector<int> lengths(batch);
@@ -85,11 +109,16 @@ absl::StatusOr<std::vector<DecodeBatch::SeqId>> MarianDecodeBatch::Add(
     return s;
   std::vector<MarianModel::CrossKv> cross;
   model_->ComputeCrossKv(encoded, lengths, len, &cross);
+  added->reserve(batch);
   for (int b = 0; b < batch; ++b) {
-    auto seq = std::make_unique<Sequence>();
+    // In *added before its slots are taken, so a throwing Allocate leaves
+    // every taken slot reachable for Release.
+    added->push_back(std::make_unique<Sequence>());
+    Sequence* seq = added->back().get();
     seq->id = next_id_++;
     seq->options = options[b];
     seq->cross = std::move(cross[b]);
+    seq->slots.reserve(options[b].beam_size);
     for (int i = 0; i < options[b].beam_size; ++i) {
       seq->slots.push_back(cache_->Allocate(options[b].max_new_tokens));
     }
@@ -102,10 +131,8 @@ absl::StatusOr<std::vector<DecodeBatch::SeqId>> MarianDecodeBatch::Add(
       bo.eos_token_ids = rules_.eos_token_ids();
       seq->beam = std::make_unique<BeamSearch>(std::move(bo));
     }
-    ids.push_back(seq->id);
-    active_.push_back(std::move(seq));
   }
-  return ids;
+  return absl::OkStatus();
 }
 
 void MarianDecodeBatch::Release(Sequence* s) {
@@ -247,6 +274,15 @@ void MarianDecodeBatch::ReorderSlots(Sequence* s,
 }
 
 absl::StatusOr<std::vector<DecodeBatch::Event>> MarianDecodeBatch::Step() {
+  // A step that throws may have advanced some sequences and not others (see
+  // DecodeBatch::Step): the caller cancels them all.
+  return CatchToStatus(absl::StrCat("decoder step of ", num_sequences(),
+                                    " sequences with ", name_),
+                       [&] { return StepUnguarded(); });
+}
+
+absl::StatusOr<std::vector<DecodeBatch::Event>>
+MarianDecodeBatch::StepUnguarded() {
   std::vector<Event> events;
   if (active_.empty()) return events;
   std::vector<MarianModel::DecoderRow> rows;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/decoding/beam_search.h"
@@ -21,9 +22,10 @@ namespace attnserve {
 // copies a cache prefix only when a beam is continued more than once.
 class MarianDecodeBatch : public DecodeBatch {
  public:
-  // The model must outlive the batch.
-  MarianDecodeBatch(MarianModel* model, int decoder_start_token_id,
-                    LogitsRules rules);
+  // The model must outlive the batch; `name` (the model folder) names it in
+  // error messages.
+  MarianDecodeBatch(MarianModel* model, std::string name,
+                    int decoder_start_token_id, LogitsRules rules);
   ~MarianDecodeBatch() override;
 
   absl::StatusOr<std::vector<SeqId>> Add(
@@ -53,6 +55,12 @@ class MarianDecodeBatch : public DecodeBatch {
     std::unique_ptr<BeamSearch> beam;
   };
 
+  // Add and Step without the exception guard. AddSequences puts the new
+  // sequences into *added (not active_), so a failed Add can free them.
+  absl::Status AddSequences(absl::Span<const absl::Span<const int32_t>> sources,
+                            absl::Span<const GenerationOptions> options,
+                            std::vector<std::unique_ptr<Sequence>>* added);
+  absl::StatusOr<std::vector<Event>> StepUnguarded();
   // Decoder rows this sequence contributes to the next step.
   int RowsThisStep(const Sequence& s) const;
   void AppendRows(const Sequence& s,
@@ -70,6 +78,7 @@ class MarianDecodeBatch : public DecodeBatch {
   std::vector<int32_t> Prefix(absl::Span<const int32_t> generated) const;
 
   MarianModel* model_;
+  std::string name_;
   int decoder_start_;
   LogitsRules rules_;
   int vocab_;

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/fault_injection.h"
+
 namespace attnserve {
 
 int KvCachePool::Allocate(int capacity) {
-  ++in_use_;
+  // Counted only once a slot is taken: an allocation that throws leaves the
+  // pool as it was.
   // Prefer a free slot whose buffer is large enough, then any free slot
   // (reallocated).
   int reuse = -1;
@@ -14,6 +17,7 @@ int KvCachePool::Allocate(int capacity) {
     if (slots_[i].used) continue;
     if (slots_[i].capacity >= capacity) {
       slots_[i].used = true;
+      ++in_use_;
       return i;
     }
     if (reuse < 0) reuse = i;
@@ -22,11 +26,13 @@ int KvCachePool::Allocate(int capacity) {
     reuse = static_cast<int>(slots_.size());
     slots_.emplace_back();
   }
+  MaybeInjectFault(FaultSite::kAlloc);
   Slot& s = slots_[reuse];
   s.data.reset(
       new float[static_cast<int64_t>(layers_) * 2 * capacity * hidden_]);
   s.capacity = capacity;
   s.used = true;
+  ++in_use_;
   return reuse;
 }
 

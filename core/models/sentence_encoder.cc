@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/models/bert.h"
 #include "core/pooling.h"
+#include "core/status_guard.h"
 #include "core/tokenizers/wordpiece.h"
 
 namespace attnserve {
@@ -16,9 +17,11 @@ namespace {
 
 class BertSentenceEncoder : public SentenceEncoder {
  public:
-  BertSentenceEncoder(std::unique_ptr<WordpieceTokenizer> tokenizer,
+  BertSentenceEncoder(std::string folder,
+                      std::unique_ptr<WordpieceTokenizer> tokenizer,
                       std::unique_ptr<BertModel> model, PoolingConfig pooling)
-      : tokenizer_(std::move(tokenizer)),
+      : folder_(std::move(folder)),
+        tokenizer_(std::move(tokenizer)),
         model_(std::move(model)),
         pooling_(pooling) {
     max_tokens_ = std::min(model_->config().max_position_embeddings,
@@ -45,10 +48,20 @@ class BertSentenceEncoder : public SentenceEncoder {
                          " tokens; need 1..", max_tokens_));
       }
     }
-    // Unpadded: the encoder runs on the real tokens only (see PackedLayout).
-    absl::Status s = model_->ForwardPacked(batch, &layout_, &hidden_);
+    // layout_ and hidden_ are only reused buffers: a forward that throws
+    // leaves nothing the next one reads.
+    absl::Status s = CatchToStatus(
+        absl::StrCat("encoder forward of ", folder_, " (", batch.size(),
+                     " texts)"),
+        [&] {
+          // Unpadded: the encoder runs on the real tokens only (PackedLayout).
+          absl::Status forward =
+              model_->ForwardPacked(batch, &layout_, &hidden_);
+          if (forward.ok())
+            PoolPackedRows(hidden_, layout_, pooling, normalize, &out);
+          return forward;
+        });
     if (!s.ok()) return s;
-    PoolPackedRows(hidden_, layout_, pooling, normalize, &out);
     return out;
   }
 
@@ -67,6 +80,7 @@ class BertSentenceEncoder : public SentenceEncoder {
   }
 
  private:
+  std::string folder_;  // for error messages
   std::unique_ptr<WordpieceTokenizer> tokenizer_;
   std::unique_ptr<BertModel> model_;
   PoolingConfig pooling_;
@@ -77,7 +91,9 @@ class BertSentenceEncoder : public SentenceEncoder {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
+namespace {
+
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadBertSentenceEncoder(
     const std::string& folder, const LoadOptions& options) {
   // Rejects non-BERT config.json first, and bfloat16 on CPUs without it.
   auto model = BertModel::Load(folder, options);
@@ -93,7 +109,16 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
   auto pooling = ReadPoolingConfig(folder);
   if (!pooling.ok()) return pooling.status();
   return std::unique_ptr<SentenceEncoder>(new BertSentenceEncoder(
-      std::move(*tokenizer), std::move(*model), *pooling));
+      folder, std::move(*tokenizer), std::move(*model), *pooling));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
+    const std::string& folder, const LoadOptions& options) {
+  return CatchToStatus(absl::StrCat("loading the encoder from ", folder), [&] {
+    return LoadBertSentenceEncoder(folder, options);
+  });
 }
 
 }  // namespace attnserve

@@ -13,6 +13,7 @@
 #include "core/models/hf_config.h"
 #include "core/models/marian.h"
 #include "core/models/marian_config.h"
+#include "core/status_guard.h"
 #include "core/tokenizers/marian_tokenizer.h"
 
 namespace attnserve {
@@ -20,10 +21,12 @@ namespace {
 
 class MarianTranslator : public Translator {
  public:
-  MarianTranslator(std::unique_ptr<MarianTokenizer> tokenizer,
+  MarianTranslator(std::string folder,
+                   std::unique_ptr<MarianTokenizer> tokenizer,
                    std::unique_ptr<MarianModel> model,
                    MarianGenerationConfig generation)
-      : tokenizer_(std::move(tokenizer)),
+      : folder_(std::move(folder)),
+        tokenizer_(std::move(tokenizer)),
         model_(std::move(model)),
         generation_(std::move(generation)) {}
 
@@ -41,27 +44,16 @@ class MarianTranslator : public Translator {
   absl::StatusOr<std::vector<std::vector<Hypothesis>>> Generate(
       absl::Span<const absl::Span<const int32_t>> sources,
       const GenerationOptions& options) override {
-    std::unique_ptr<DecodeBatch> batch = NewDecodeBatch();
-    const std::vector<GenerationOptions> per_source(sources.size(), options);
-    auto ids = batch->Add(sources, per_source);
-    if (!ids.ok()) return ids.status();
-    std::map<DecodeBatch::SeqId, std::vector<Hypothesis>> done;
-    while (batch->num_sequences() > 0) {
-      auto events = batch->Step();
-      if (!events.ok()) return events.status();
-      for (DecodeBatch::Event& e : *events) {
-        if (e.finished) done[e.id] = std::move(e.hypotheses);
-      }
-    }
-    std::vector<std::vector<Hypothesis>> out;
-    out.reserve(ids->size());
-    for (DecodeBatch::SeqId id : *ids) out.push_back(std::move(done[id]));
-    return out;
+    // Add and Step turn their own exceptions into a Status; this catches the
+    // rest (the batch, the bookkeeping here).
+    return CatchToStatus(
+        absl::StrCat("translating ", sources.size(), " texts with ", folder_),
+        [&] { return GenerateUnguarded(sources, options); });
   }
 
   std::unique_ptr<DecodeBatch> NewDecodeBatch() override {
     return std::make_unique<MarianDecodeBatch>(
-        model_.get(), generation_.decoder_start_token_id,
+        model_.get(), folder_, generation_.decoder_start_token_id,
         LogitsRules(generation_.bad_words_ids, generation_.forced_eos_token_id,
                     generation_.eos_token_ids));
   }
@@ -124,14 +116,34 @@ class MarianTranslator : public Translator {
   }
 
  private:
+  absl::StatusOr<std::vector<std::vector<Hypothesis>>> GenerateUnguarded(
+      absl::Span<const absl::Span<const int32_t>> sources,
+      const GenerationOptions& options) {
+    std::unique_ptr<DecodeBatch> batch = NewDecodeBatch();
+    const std::vector<GenerationOptions> per_source(sources.size(), options);
+    auto ids = batch->Add(sources, per_source);
+    if (!ids.ok()) return ids.status();
+    std::map<DecodeBatch::SeqId, std::vector<Hypothesis>> done;
+    while (batch->num_sequences() > 0) {
+      auto events = batch->Step();
+      if (!events.ok()) return events.status();
+      for (DecodeBatch::Event& e : *events) {
+        if (e.finished) done[e.id] = std::move(e.hypotheses);
+      }
+    }
+    std::vector<std::vector<Hypothesis>> out;
+    out.reserve(ids->size());
+    for (DecodeBatch::SeqId id : *ids) out.push_back(std::move(done[id]));
+    return out;
+  }
+
+  std::string folder_;  // for error messages
   std::unique_ptr<MarianTokenizer> tokenizer_;
   std::unique_ptr<MarianModel> model_;
   MarianGenerationConfig generation_;
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
+absl::StatusOr<std::unique_ptr<Translator>> LoadMarianTranslator(
     const std::string& folder, const LoadOptions& options) {
   auto config_json = JsonFile::Read(JoinPath(folder, "config.json"));
   if (!config_json.ok()) return config_json.status();
@@ -158,8 +170,17 @@ absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
   }
   auto model = MarianModel::Load(folder, options);
   if (!model.ok()) return model.status();
-  return std::unique_ptr<Translator>(new MarianTranslator(
-      *std::move(tokenizer), *std::move(model), *std::move(generation)));
+  return std::unique_ptr<Translator>(
+      new MarianTranslator(folder, *std::move(tokenizer), *std::move(model),
+                           *std::move(generation)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Translator>> Translator::Load(
+    const std::string& folder, const LoadOptions& options) {
+  return CatchToStatus(absl::StrCat("loading the translator from ", folder),
+                       [&] { return LoadMarianTranslator(folder, options); });
 }
 
 }  // namespace attnserve

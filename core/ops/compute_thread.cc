@@ -20,8 +20,8 @@ ComputeThread::~ComputeThread() {
   thread_.join();
 }
 
-ComputeThread &ComputeThread::Shared() {
-  static ComputeThread *const shared = new ComputeThread();
+ComputeThread& ComputeThread::Shared() {
+  static ComputeThread* const shared = new ComputeThread();
   return *shared;
 }
 
@@ -34,13 +34,13 @@ void ComputeThread::Run(absl::FunctionRef<void()> work) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(&task);
   mu_.Await(absl::Condition(
-      +[](Task *t) { return t->done; }, &task));
+      +[](Task* t) { return t->done; }, &task));
   if (task.error != nullptr) std::rethrow_exception(task.error);
 }
 
 void ComputeThread::Loop() {
   while (true) {
-    Task *task = nullptr;
+    Task* task = nullptr;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

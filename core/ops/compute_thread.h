@@ -29,11 +29,11 @@ class ComputeThread {
  public:
   ComputeThread();
   ~ComputeThread();  // finishes the work handed over, then joins
-  ComputeThread(const ComputeThread &) = delete;
-  ComputeThread &operator=(const ComputeThread &) = delete;
+  ComputeThread(const ComputeThread&) = delete;
+  ComputeThread& operator=(const ComputeThread&) = delete;
 
   // The process's compute thread (created on first use, never destroyed).
-  static ComputeThread &Shared();
+  static ComputeThread& Shared();
 
   // Runs `work` on the compute thread and returns once it has run; an
   // exception it throws is rethrown here. Called from the compute thread
@@ -45,13 +45,13 @@ class ComputeThread {
   void Loop();
 
   absl::Mutex mu_;
-  std::deque<Task *> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Task*> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
 // Runs `work` on `thread`, or right here when `thread` is null.
-inline void RunOn(ComputeThread *thread, absl::FunctionRef<void()> work) {
+inline void RunOn(ComputeThread* thread, absl::FunctionRef<void()> work) {
   if (thread != nullptr) {
     thread->Run(work);
   } else {

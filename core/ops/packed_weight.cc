@@ -1,5 +1,7 @@
 #include "core/ops/packed_weight.h"
 
+#include "core/fault_injection.h"
+
 namespace attnserve {
 
 PackedWeight::PackedWeight(DnnlContext* ctx, const dnnl::memory::desc& plain_md,
@@ -19,6 +21,7 @@ const void* PackedWeight::For(const dnnl::memory::desc& md) {
 PackedWeight::Copy& PackedWeight::Reorder(const dnnl::memory::desc& from_md,
                                           const void* from,
                                           const dnnl::memory::desc& to_md) {
+  MaybeInjectFault(FaultSite::kAlloc);
   Copy c{to_md, std::make_unique<uint8_t[]>(to_md.get_size())};
   const dnnl::memory src(from_md, ctx_->engine(), const_cast<void*>(from));
   const dnnl::memory dst(to_md, ctx_->engine(), c.data.get());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/fault_injection.h"
 
 namespace attnserve {
 
@@ -34,6 +35,9 @@ class PrimitiveCache {
       lru_.splice(lru_.begin(), lru_, it->second);  // most recent first
       return it->second->second;
     }
+    // A throwing make() (oneDNN cannot create the primitive) leaves the cache
+    // as it was.
+    MaybeInjectFault(FaultSite::kPrimitive);
     lru_.emplace_front(key, make());
     index_.emplace(key, lru_.begin());
     if (lru_.size() > capacity_) {

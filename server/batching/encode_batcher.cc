@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/types/span.h"
+#include "core/status_guard.h"
 
 namespace attnserve::server {
 namespace {
@@ -337,14 +338,19 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
                                               " embeddings for ", batch.size(),
                                               " texts"));
   }
+  // A failed batch fails only the calls with a text in it (RESOURCE_EXHAUSTED
+  // for an allocation failure, else INTERNAL); the worker goes on.
+  const absl::Status failure =
+      result.ok() ? absl::OkStatus()
+                  : ServingError(absl::StrCat("model '", options_.model_name,
+                                              "' failed on a batch"),
+                                 result.status());
   for (size_t i = 0; i < batch.size(); ++i) {
     EncodeJob& job = *batch[i].job;
     if (job.finished) continue;
-    if (!result.ok()) {
+    if (!failure.ok()) {
       job.finished = true;
-      job.on_done(absl::InternalError(
-          absl::StrCat("model '", options_.model_name,
-                       "' failed on a batch: ", result.status().message())));
+      job.on_done(failure);
       continue;
     }
     job.embeddings[batch[i].index] = std::move((*result)[i]);

@@ -32,7 +32,8 @@ struct EncodeJob {
   // One per text, in request order; complete when on_done(OK) runs.
   std::vector<std::vector<float>> embeddings;
   // Called exactly once on the batcher thread: OK when every text is embedded,
-  // else the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the job.
+  // else the error (DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED when the
+  // model ran out of memory on the batch, INTERNAL) that ended the job.
   std::function<void(const absl::Status& status)> on_done;
 
   // Batcher bookkeeping (worker thread only, after Submit).

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "core/status_guard.h"
 
 namespace attnserve::server {
 namespace {
@@ -72,6 +73,9 @@ struct TranslateScheduler::Impl {
   std::vector<Slot> SelectAdmissions();  // FIFO while rows are free
   absl::Status AddToBatch(absl::Span<const Slot> texts);  // records SeqIds
   void StepOnce();
+  // After a failed step: fails the works with a text in the batch, starts a
+  // fresh DecodeBatch.
+  void FailRunning(const absl::Status& cause);
   void RetireDoneJobs();
 
   // Worker helpers.
@@ -296,8 +300,7 @@ void TranslateScheduler::Impl::AdmitWaiting() {
           AddToBatch(absl::MakeConstSpan(admitted).subspan(begin, end - begin));
     }
     if (!added.ok()) {
-      Finish(job, absl::InternalError(absl::StrCat(
-                      "translation failed to start: ", added.message())));
+      Finish(job, ServingError("translation failed to start", added));
     }
     begin = end;
   }
@@ -313,11 +316,7 @@ void TranslateScheduler::Impl::StepOnce() {
   if (observer != nullptr)
     observer->OnStep(rows, sequences, absl::Now() - start);
   if (!events.ok()) {
-    const absl::Status error = absl::InternalError(absl::StrCat(
-        "translation decoder step failed: ", events.status().message()));
-    for (Job& job : jobs) {
-      if (!job.done && job.next_to_admit > 0) Finish(job, error);
-    }
+    FailRunning(events.status());
     return;
   }
   for (const DecodeBatch::Event& event : *events) {
@@ -332,6 +331,30 @@ void TranslateScheduler::Impl::StepOnce() {
     if (event.finished && --slot.job->unfinished == 0)
       Finish(*slot.job, absl::OkStatus());
   }
+}
+
+void TranslateScheduler::Impl::FailRunning(const absl::Status& cause) {
+  // A failed step may have advanced some sequences and not others, and their
+  // events are lost (DecodeBatch::Step): no running text can go on. Works with
+  // texts only waiting or already finished are not affected.
+  const absl::Status error =
+      ServingError("translation decoder step failed", cause);
+  std::vector<Job*> affected;
+  for (const auto& [id, slot] : running) affected.push_back(slot.job);
+  for (Job* job : affected) {
+    if (!job->done) Finish(*job, error);  // cancels the job's sequences
+  }
+  // Every sequence is cancelled now, but the batch's reused buffers (KV cache
+  // pool, logits) were written by a step that did not complete: a fresh batch
+  // trusts none of them. Creating one allocates little; should even that fail,
+  // the emptied batch serves on.
+  std::unique_ptr<DecodeBatch> fresh;
+  const absl::Status created =
+      CatchToStatus("starting a fresh decode batch", [&] {
+        fresh = model->NewDecodeBatch();
+        return absl::OkStatus();
+      });
+  if (created.ok()) batch = std::move(fresh);
 }
 
 void TranslateScheduler::Impl::RetireDoneJobs() {

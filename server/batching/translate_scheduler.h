@@ -32,7 +32,9 @@ struct TranslateWork {
   // each new token; every text: its finishing event with hypotheses).
   std::function<void(int index, const DecodeBatch::Event& event)> on_event;
   // Called exactly once on the scheduler thread: OK after every text finished,
-  // or the error (DEADLINE_EXCEEDED, CANCELLED, INTERNAL) that ended the work.
+  // or the error (DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED when the
+  // model ran out of memory on a step or encoder pass with this work's texts,
+  // INTERNAL) that ended the work.
   std::function<void(const absl::Status& status)> on_done;
 };
 

@@ -37,7 +37,7 @@ TEST(ComputeThreadTest, WorkFromManyThreadsRunsOnOneThreadOneAtATime) {
       }
     });
   }
-  for (std::thread &t : callers) t.join();
+  for (std::thread& t : callers) t.join();
   EXPECT_EQ(runs.load(), 200);
   EXPECT_EQ(overlaps.load(), 0);
   EXPECT_EQ(runners.size(), 1u);

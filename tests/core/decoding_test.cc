@@ -157,7 +157,7 @@ class MarianDecodingTest : public ::testing::Test {
   }
   std::unique_ptr<MarianDecodeBatch> NewBatch() {
     return std::make_unique<MarianDecodeBatch>(
-        model_, gen_->decoder_start_token_id,
+        model_, "marian-tiny", gen_->decoder_start_token_id,
         LogitsRules(gen_->bad_words_ids, gen_->forced_eos_token_id,
                     gen_->eos_token_ids));
   }

@@ -230,7 +230,7 @@ TEST_F(MarianReducedPrecisionTest, DISABLED_Int8PlansAgreement) {
     MarianModel* m = model->get();
     const Outputs out = GreedyAll(*sources_, [&] {
       return std::make_unique<MarianDecodeBatch>(
-          m, config->decoder_start_token_id,
+          m, "the int8 model", config->decoder_start_token_id,
           LogitsRules({{config->pad_token_id}}, config->eos_token_id,
                       {config->eos_token_id}));
     });

@@ -79,7 +79,7 @@ class DecoderOnlyTranslator : public Translator {
   }
   std::unique_ptr<DecodeBatch> NewDecodeBatch() override {
     return std::make_unique<MarianDecodeBatch>(
-        model_.get(), generation_.decoder_start_token_id,
+        model_.get(), "marian-tiny", generation_.decoder_start_token_id,
         LogitsRules(generation_.bad_words_ids, generation_.forced_eos_token_id,
                     generation_.eos_token_ids));
   }

@@ -1,0 +1,108 @@
+#include "core/fault_injection.h"
+
+#include <new>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace attnserve {
+namespace fault_internal {
+
+std::atomic<bool> armed{false};
+
+namespace {
+
+struct State {
+  absl::Mutex mu;
+  FaultPlan plan ABSL_GUARDED_BY(mu);
+  int64_t hits ABSL_GUARDED_BY(mu) = 0;
+  int64_t injected ABSL_GUARDED_BY(mu) = 0;
+};
+
+State& GetState() {
+  static State* state = new State();
+  return *state;
+}
+
+// Under the lock: whether this hit of the armed site fails.
+bool ShouldFail(State& s, FaultSite site) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  if (site != s.plan.site) return false;
+  const int64_t hit = ++s.hits;
+  const bool fail = (s.plan.nth > 0 && hit == s.plan.nth) ||
+                    (s.plan.every > 0 && hit % s.plan.every == 0);
+  if (fail) ++s.injected;
+  return fail;
+}
+
+}  // namespace
+
+void Hit(FaultSite site) {
+  State& s = GetState();
+  {
+    absl::MutexLock lock(&s.mu);
+    if (!armed.load(std::memory_order_relaxed) || !ShouldFail(s, site)) return;
+  }
+  if (site == FaultSite::kAlloc) throw std::bad_alloc();
+  throw dnnl::error(dnnl_runtime_error,
+                    "injected fault: could not create a primitive");
+}
+
+}  // namespace fault_internal
+
+absl::StatusOr<FaultPlan> ParseFaultPlan(absl::string_view spec) {
+  const std::pair<std::string, std::string> parts =
+      absl::StrSplit(spec, absl::MaxSplits(':', 1));
+  FaultPlan plan;
+  if (parts.first == "primitive") {
+    plan.site = FaultSite::kPrimitive;
+  } else if (parts.first == "alloc") {
+    plan.site = FaultSite::kAlloc;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fault spec '", spec, "': site must be 'primitive' or 'alloc'"));
+  }
+  const std::pair<std::string, std::string> rule =
+      absl::StrSplit(parts.second, absl::MaxSplits('=', 1));
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(rule.second, &n) || n < 1 ||
+      (rule.first != "nth" && rule.first != "every")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fault spec '", spec,
+                     "': after the site write nth=N or every=N with N >= 1"));
+  }
+  (rule.first == "nth" ? plan.nth : plan.every) = n;
+  return plan;
+}
+
+void ArmFault(const FaultPlan& plan) {
+  fault_internal::State& s = fault_internal::GetState();
+  absl::MutexLock lock(&s.mu);
+  s.plan = plan;
+  s.hits = 0;
+  s.injected = 0;
+  fault_internal::armed.store(true, std::memory_order_relaxed);
+}
+
+void DisarmFault() {
+  fault_internal::State& s = fault_internal::GetState();
+  absl::MutexLock lock(&s.mu);
+  fault_internal::armed.store(false, std::memory_order_relaxed);
+}
+
+int64_t InjectedFaultCount() {
+  fault_internal::State& s = fault_internal::GetState();
+  absl::MutexLock lock(&s.mu);
+  return s.injected;
+}
+
+int64_t FaultSiteHits() {
+  fault_internal::State& s = fault_internal::GetState();
+  absl::MutexLock lock(&s.mu);
+  return s.hits;
+}
+
+}  // namespace attnserve
