@@ -112,6 +112,7 @@ class NullEncodeObserver : public EncodeBatchObserver {
   void OnQueueWait(absl::Duration) override {}
   void OnBatch(int, int, absl::Duration) override {}
   void OnQueueDepth(int) override {}
+  void OnExpired(int) override {}
 };
 
 class EncodeFaultTest : public ::testing::Test {

@@ -234,19 +234,42 @@ TEST(LifecycleTest, CorruptAndMissingFoldersFailOnlyTheirModelClearly) {
 }
 
 TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
+  // A text reaching an idle worker starts at once, so the queue fills only
+  // behind a batch in progress: a blocker call of 32 texts of 256 tokens on
+  // the real MiniLM with one thread keeps the worker busy for seconds while
+  // the texts of the "waiting" call queue up (at most 2 may wait).
+  const std::string minilm =
+      std::string(ATTNSERVE_SOURCE_DIR) + "/models/all-MiniLM-L6-v2";
+  if (!std::filesystem::exists(minilm + "/model.safetensors")) {
+    GTEST_SKIP() << minilm << " missing (deploy/install-deps.sh links it)";
+  }
   const std::string config =
       ::testing::TempDir() + "/attnserve_lifecycle_queue.txtpb";
-  // Texts wait up to 2 s for a batch to fill; at most 2 may wait.
-  std::ofstream(config) << "model { name: \"enc\" path: \""
-                        << GoldenDir("bert-tiny")
+  std::ofstream(config) << "model { name: \"enc\" path: \"" << minilm
                         << "\" batching { max_queue_size: 2 max_batch_size: 64 "
-                           "max_queue_delay_us: 2000000 } }\n";
+                           "max_queue_delay_us: 2000000 "
+                           "max_batch_memory_bytes: 4294967296 } }\n";
   ServerProcess server;
   ASSERT_TRUE(server.Start({"--config=" + config, "--threads=1"}).ok())
       << server.Log();
   ASSERT_TRUE(server.WaitHealth("", kServing).ok());
   auto stub = server.stub();
+  std::string long_text;
+  for (int i = 0; i < 254; ++i) long_text += "word ";
   for (int round = 0; round < 2; ++round) {
+    v1::EncodeRequest blocker;
+    blocker.set_model("enc");
+    blocker.set_truncate(true);
+    for (int i = 0; i < 32; ++i) blocker.add_texts(long_text);
+    v1::EncodeResponse blocker_response;
+    grpc::ClientContext blocker_context;
+    blocker_context.set_deadline(In(120));
+    std::promise<grpc::Status> blocker_done;
+    stub->async()->Encode(
+        &blocker_context, &blocker, &blocker_response,
+        [&](grpc::Status status) { blocker_done.set_value(status); });
+    absl::SleepFor(absl::Milliseconds(300));  // the worker computes it
+
     v1::EncodeRequest waiting;
     waiting.set_model("enc");
     waiting.add_texts("waiting text one");
@@ -274,6 +297,8 @@ TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
     // At once: not after the 2 s the queued texts wait.
     EXPECT_LT(took, absl::Milliseconds(1000)) << round;
 
+    grpc::Status blocked = blocker_done.get_future().get();
+    EXPECT_TRUE(blocked.ok()) << blocked.error_message();
     grpc::Status waited = waiting_done.get_future().get();
     EXPECT_TRUE(waited.ok()) << waited.error_message();
     EXPECT_EQ(waiting_response.embeddings_size(), 2);
