@@ -24,23 +24,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-build="${1:-}"
-if [[ -z "$build" ]]; then
-  for d in "$root/build-perf" "$root/build"; do
-    [[ -x "$d/bin/attnserve-server" ]] && build="$d" && break
-  done
-fi
-bin="${build:-$root/build}/bin"
+source "$here/serving_lib.sh"
+bin="$(bin_dir "${1:-}" interactive attnserve-server attnserve-bench attnserve-client)"
 out="$here/last_run"
 json="$out/interactive.json"
 mkdir -p "$out"
 rm -f "$json"
-for b in attnserve-server attnserve-bench attnserve-client; do
-  [[ -x "$bin/$b" ]] || {
-    echo "interactive: $bin/$b missing; build it: ninja -C <build> $b" >&2
-    exit 2
-  }
-done
 quick="${INTERACTIVE_QUICK:-0}"
 models="${INTERACTIVE_MODELS:-minilm bert-base}"
 dtypes="${INTERACTIVE_DTYPES:-float32 bfloat16 int8}"
@@ -49,7 +38,6 @@ batch=32
 work="$here/work"
 run="$work/interactive"
 mkdir -p "$run"
-source "$here/serving_lib.sh"
 trap stop_server EXIT
 
 # ghz from the Go module proxy (no Debian package); its own .proto parser

@@ -32,23 +32,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-build="${1:-}"
-if [[ -z "$build" ]]; then
-  for d in "$root/build-perf" "$root/build"; do
-    [[ -x "$d/bin/attnserve-server" ]] && build="$d" && break
-  done
-fi
-bin="${build:-$root/build}/bin"
+source "$here/serving_lib.sh"
+bin="$(bin_dir "${1:-}" serving attnserve-server attnserve-loadgen attnserve-client attnserve-bench)"
 out="$here/last_run"
 json="$out/serving.json"
 mkdir -p "$out"
 rm -f "$json"  # no stale figures when this run fails
-for b in attnserve-server attnserve-loadgen attnserve-client attnserve-bench; do
-  [[ -x "$bin/$b" ]] || {
-    echo "serving: $bin/$b missing; build it: ninja -C <build> $b" >&2
-    exit 2
-  }
-done
 
 quick="${SERVING_QUICK:-0}"
 models="${SERVING_MODELS:-minilm bert-base}"
@@ -68,7 +57,6 @@ from the small wooden bridge near the old mill by the river at dusk with \
 their dog"
 printf '%s\n' "$text" > "$work/text.txt"
 
-source "$here/serving_lib.sh"
 trap stop_server EXIT
 
 # Samples the server's VmRSS every 0.2 s into $1 (KiB, the maximum seen).

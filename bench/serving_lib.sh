@@ -2,6 +2,25 @@
 # folders and starting/stopping attnserve-server on free loopback ports. The
 # sourcing script sets here, root, bin, work, run, batch (max_batch_size),
 # threads and quick, and calls stop_server on exit.
+
+# bin_dir BUILD_DIR NAME BINARY...: the bin/ of BUILD_DIR (default: build-perf,
+# then build, under root); exits 2 naming the first BINARY missing there.
+bin_dir() {
+  local build=$1 name=$2 d b
+  shift 2
+  if [[ -z "$build" ]]; then
+    for d in "$root/build-perf" "$root/build"; do
+      [[ -x "$d/bin/attnserve-server" ]] && build="$d" && break
+    done
+  fi
+  for b in "$@"; do
+    [[ -x "${build:-$root/build}/bin/$b" ]] || {
+      echo "$name: ${build:-$root/build}/bin/$b missing; build it: ninja -C <build> $b" >&2
+      exit 2
+    }
+  done
+  echo "${build:-$root/build}/bin"
+}
 model_dir() {
   case "$1" in
     minilm) echo "$root/models/all-MiniLM-L6-v2" ;;
