@@ -151,8 +151,6 @@ void EncodeBatcher::Shutdown() {
 }
 
 void EncodeBatcher::Run() {
-  // When the worker last became free (finished a batch, or started).
-  absl::Time free_since = absl::InfinitePast();
   while (true) {
     std::vector<Item> dropped;
     std::vector<Item> batch;
@@ -167,7 +165,7 @@ void EncodeBatcher::Run() {
       // for company would only add latency to a lone call. The batching
       // window applies to texts that queued up behind a batch in progress,
       // i.e. when calls are concurrent.
-      const bool arrived_while_free = queue_.front().enqueued >= free_since;
+      const bool arrived_while_free = queue_.front().enqueued >= free_since_;
       while (!arrived_while_free && !BatchReadyLocked(now)) {
         cv_.WaitWithDeadline(
             &mu_, queue_.front().enqueued + options_.max_queue_delay);
@@ -182,7 +180,6 @@ void EncodeBatcher::Run() {
     FailDropped(dropped, now);
     if (batch.empty()) continue;
     Compute(batch);
-    free_since = absl::Now();
   }
 }
 
@@ -331,6 +328,8 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
         [&] { result = encoder_->Embed(spans, key.pooling, key.normalize); });
   const int texts = static_cast<int>(batch.size());
   const absl::Time end = absl::Now();
+  // Before any caller hears back: its next call finds the worker free.
+  free_since_ = end;
   observer_->OnBatch(texts, texts * longest, end - start);
   RecordRate(tokens, end - start);
   if (result.ok() && result->size() != batch.size()) {

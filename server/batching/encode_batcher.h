@@ -130,6 +130,8 @@ class EncodeBatcher {
   // batch was computed.
   double seconds_per_token_ ABSL_GUARDED_BY(mu_) = 0.0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // When the worker last finished computing a batch (worker thread only).
+  absl::Time free_since_ = absl::InfinitePast();
   std::thread worker_;
 };
 

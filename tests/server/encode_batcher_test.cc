@@ -55,10 +55,10 @@ class RecordingEncoder : public SentenceEncoder {
     absl::MutexLock lock(&mu_);
     return batches_;
   }
-  void set_gate(absl::Notification *gate) { gate_ = gate; }
+  void set_gate(absl::Notification* gate) { gate_ = gate; }
 
  private:
-  absl::Notification *gate_ = nullptr;
+  absl::Notification* gate_ = nullptr;
   absl::Mutex mu_;
   std::vector<std::vector<int>> batches_;
 };
@@ -74,14 +74,14 @@ class NullObserver : public EncodeBatchObserver {
 
 // A job whose text i has ids {first_id + i, ...} of length lengths[i].
 std::shared_ptr<EncodeJob> MakeJob(int first_id,
-                                   const std::vector<int> &lengths,
-                                   std::promise<absl::Status> *done) {
+                                   const std::vector<int>& lengths,
+                                   std::promise<absl::Status>* done) {
   auto job = std::make_shared<EncodeJob>();
   for (size_t i = 0; i < lengths.size(); ++i) {
     job->ids.push_back(
         std::vector<int32_t>(lengths[i], first_id + static_cast<int>(i)));
   }
-  job->on_done = [done](const absl::Status &status) {
+  job->on_done = [done](const absl::Status& status) {
     done->set_value(status);
   };
   return job;
@@ -114,7 +114,7 @@ TEST(EncodeBatcherTest, SplitsALargeCallAndKeepsTextOrder) {
     EXPECT_EQ(job->embeddings[i][1], lengths[i]);
   }
   int texts = 0;
-  for (const std::vector<int> &batch : encoder.batches()) {
+  for (const std::vector<int>& batch : encoder.batches()) {
     EXPECT_LE(batch.size(), 4u);
     texts += static_cast<int>(batch.size());
   }
@@ -195,7 +195,7 @@ TEST(EncodeBatcherTest, PaddedTokensBoundTheBatchAndLengthsGroup) {
   // Lengths are grouped: the four 2-token texts share a batch without 10-token
   // ones.
   bool short_batch = false;
-  for (const std::vector<int> &batch : batches) {
+  for (const std::vector<int>& batch : batches) {
     if (batch == std::vector<int>{2, 2, 2, 2}) short_batch = true;
   }
   EXPECT_TRUE(short_batch);

@@ -238,10 +238,9 @@ TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
   // behind a batch in progress: a blocker call of 32 texts of 256 tokens on
   // the real MiniLM with one thread keeps the worker busy for seconds while
   // the texts of the "waiting" call queue up (at most 2 may wait).
-  const std::string minilm =
-      std::string(ATTNSERVE_SOURCE_DIR) + "/models/all-MiniLM-L6-v2";
-  if (!std::filesystem::exists(minilm + "/model.safetensors")) {
-    GTEST_SKIP() << minilm << " missing (deploy/install-deps.sh links it)";
+  const std::string minilm = MiniLmDir();
+  if (minilm.empty()) {
+    GTEST_SKIP() << "models/all-MiniLM-L6-v2 missing (deploy/install-deps.sh)";
   }
   const std::string config =
       ::testing::TempDir() + "/attnserve_lifecycle_queue.txtpb";
@@ -254,13 +253,8 @@ TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
       << server.Log();
   ASSERT_TRUE(server.WaitHealth("", kServing).ok());
   auto stub = server.stub();
-  std::string long_text;
-  for (int i = 0; i < 254; ++i) long_text += "word ";
   for (int round = 0; round < 2; ++round) {
-    v1::EncodeRequest blocker;
-    blocker.set_model("enc");
-    blocker.set_truncate(true);
-    for (int i = 0; i < 32; ++i) blocker.add_texts(long_text);
+    v1::EncodeRequest blocker = BlockerRequest("enc");
     v1::EncodeResponse blocker_response;
     grpc::ClientContext blocker_context;
     blocker_context.set_deadline(In(120));

@@ -64,6 +64,22 @@ std::string GoldenDir(const std::string& model) {
   return std::string(ATTNSERVE_TEST_DATA_DIR) + "/" + model;
 }
 
+std::string MiniLmDir() {
+  const std::string dir =
+      std::string(ATTNSERVE_SOURCE_DIR) + "/models/all-MiniLM-L6-v2";
+  return access((dir + "/model.safetensors").c_str(), R_OK) == 0 ? dir : "";
+}
+
+v1::EncodeRequest BlockerRequest(const std::string& model, int texts) {
+  std::string text;
+  for (int i = 0; i < 254; ++i) text += "word ";
+  v1::EncodeRequest request;
+  request.set_model(model);
+  request.set_truncate(true);
+  for (int i = 0; i < texts; ++i) request.add_texts(text);
+  return request;
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);

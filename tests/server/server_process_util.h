@@ -24,6 +24,16 @@ namespace attnserve::server::testing {
 std::string GoldenDir(
     const std::string& model);  // ATTNSERVE_TEST_DATA_DIR/<model>
 
+// The real all-MiniLM-L6-v2 folder that deploy/install-deps.sh links into
+// models/; empty when it is not there.
+std::string MiniLmDir();
+
+// An Encode call of `texts` texts of 256 tokens for `model`: served by the
+// real MiniLM with --threads=1 it keeps the batcher's worker busy for seconds,
+// so that texts sent meanwhile queue up behind it (a text that reaches an
+// idle worker starts at once and never waits in the queue).
+v1::EncodeRequest BlockerRequest(const std::string& model, int texts = 32);
+
 class ServerProcess {
  public:
   ServerProcess() = default;

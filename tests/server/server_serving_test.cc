@@ -33,16 +33,16 @@ std::vector<std::string> GoldenBertTexts() {
   std::ifstream in(GoldenDir("bert-tiny") + "/cases.json");
   const nlohmann::json cases = nlohmann::json::parse(in);
   std::vector<std::string> texts;
-  for (const nlohmann::json &c : cases["cases"]) {
-    for (const std::string &text : c["texts"]) {
+  for (const nlohmann::json& c : cases["cases"]) {
+    for (const std::string& text : c["texts"]) {
       if (!text.empty()) texts.push_back(text);
     }
   }
   return texts;
 }
 
-absl::StatusOr<std::vector<float>> EncodeOne(v1::Inference::Stub &stub,
-                                             const std::string &text) {
+absl::StatusOr<std::vector<float>> EncodeOne(v1::Inference::Stub& stub,
+                                             const std::string& text) {
   v1::EncodeRequest request;
   request.set_model("enc");
   request.set_truncate(true);
@@ -68,8 +68,8 @@ std::vector<std::string> ProcessEnvironment(pid_t pid) {
 // The server re-execs itself with its OpenMP spin unless the environment
 // chose how OpenMP waits (server/main.cc: passive waiting slows small batches).
 TEST(ServerServingTest, StartsWithItsOpenMpSpinUnlessTheEnvironmentChose) {
-  const char *saved_policy = std::getenv("OMP_WAIT_POLICY");
-  const char *saved_spin = std::getenv("GOMP_SPINCOUNT");
+  const char* saved_policy = std::getenv("OMP_WAIT_POLICY");
+  const char* saved_spin = std::getenv("GOMP_SPINCOUNT");
   const std::string policy = saved_policy ? saved_policy : "";
   const std::string spin = saved_spin ? saved_spin : "";
   for (const bool chosen : {false, true}) {
@@ -81,7 +81,7 @@ TEST(ServerServingTest, StartsWithItsOpenMpSpinUnlessTheEnvironmentChose) {
         << server.Log();
     const std::vector<std::string> env = ProcessEnvironment(server.pid());
     ASSERT_FALSE(env.empty());
-    auto has = [&](const std::string &entry) {
+    auto has = [&](const std::string& entry) {
       return std::find(env.begin(), env.end(), entry) != env.end();
     };
     EXPECT_EQ(has("GOMP_SPINCOUNT=100000"), !chosen);
@@ -102,7 +102,7 @@ TEST(ServerServingTest, ConcurrentClientsGetTheirAloneAnswersWhileBatchesForm) {
   const std::vector<std::string> texts = GoldenBertTexts();
   std::map<std::string, std::vector<float>> alone;
   auto stub = server.stub();
-  for (const std::string &text : texts) {
+  for (const std::string& text : texts) {
     absl::StatusOr<std::vector<float>> embedding = EncodeOne(*stub, text);
     ASSERT_TRUE(embedding.ok()) << embedding.status();
     alone[text] = *embedding;
@@ -130,7 +130,7 @@ TEST(ServerServingTest, ConcurrentClientsGetTheirAloneAnswersWhileBatchesForm) {
         }
         ++calls;
         for (int i = 0; i < n; ++i) {
-          const std::vector<float> &want = alone[request.texts(i)];
+          const std::vector<float>& want = alone[request.texts(i)];
           for (int d = 0; d < response.embeddings(i).values_size(); ++d) {
             if (std::abs(response.embeddings(i).values(d) - want[d]) > 1e-5) {
               ++mismatches;
@@ -141,7 +141,7 @@ TEST(ServerServingTest, ConcurrentClientsGetTheirAloneAnswersWhileBatchesForm) {
       }
     });
   }
-  for (std::thread &t : clients) t.join();
+  for (std::thread& t : clients) t.join();
   EXPECT_EQ(errors, 0);
   EXPECT_EQ(mismatches, 0);
   EXPECT_EQ(calls, 320);
@@ -157,17 +157,31 @@ TEST(ServerServingTest, ConcurrentClientsGetTheirAloneAnswersWhileBatchesForm) {
 }
 
 TEST(ServerServingTest, FullQueueRefusesWithResourceExhausted) {
+  if (MiniLmDir().empty()) {
+    GTEST_SKIP() << "models/all-MiniLM-L6-v2 missing (deploy/install-deps.sh)";
+  }
   const std::string config =
       ::testing::TempDir() + "/attnserve_small_queue.txtpb";
-  std::ofstream(config) << "model { name: \"enc\" path: \""
-                        << GoldenDir("bert-tiny")
+  std::ofstream(config) << "model { name: \"enc\" path: \"" << MiniLmDir()
                         << "\" batching { max_queue_size: 4 max_batch_size: 64 "
-                           "max_queue_delay_us: 3000000 } }\n";
+                           "max_queue_delay_us: 3000000 "
+                           "max_batch_memory_bytes: 4294967296 } }\n";
   ServerProcess server;
-  ASSERT_TRUE(server.Start({"--config=" + config}).ok()) << server.Log();
+  ASSERT_TRUE(server.Start({"--config=" + config, "--threads=1"}).ok())
+      << server.Log();
   ASSERT_TRUE(server.WaitHealth("", 1).ok());
   auto stub = server.stub();
-  // Four texts wait out the 3 s queue delay; one more text does not fit.
+  // Behind a blocker in progress, four texts wait (up to the 3 s queue
+  // delay); one more text does not fit.
+  v1::EncodeRequest blocker = BlockerRequest("enc");
+  v1::EncodeResponse blocker_response;
+  grpc::ClientContext blocker_context;
+  blocker_context.set_deadline(In(120));
+  std::promise<grpc::Status> blocker_done;
+  stub->async()->Encode(
+      &blocker_context, &blocker, &blocker_response,
+      [&](grpc::Status status) { blocker_done.set_value(status); });
+  absl::SleepFor(absl::Milliseconds(300));
   v1::EncodeRequest waiting;
   waiting.set_model("enc");
   for (int i = 0; i < 4; ++i) waiting.add_texts("waiting text");
@@ -187,6 +201,7 @@ TEST(ServerServingTest, FullQueueRefusesWithResourceExhausted) {
   grpc::Status refused = stub->Encode(&extra_context, extra, &extra_response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(refused.error_message(), HasSubstr("queue is full"));
+  EXPECT_TRUE(blocker_done.get_future().get().ok());
   EXPECT_TRUE(waiting_done.get_future().get().ok());
   EXPECT_EQ(waiting_response.embeddings_size(), 4);
   EXPECT_EQ(*server.Stop(), 0);
@@ -272,7 +287,7 @@ int ThreadsNamedLikeTheProcess(pid_t pid) {
   std::string own;
   std::ifstream(task_dir + "/" + std::to_string(pid) + "/comm") >> own;
   int count = 0;
-  for (const auto &task : std::filesystem::directory_iterator(task_dir)) {
+  for (const auto& task : std::filesystem::directory_iterator(task_dir)) {
     std::string name;
     std::ifstream(task.path() / "comm") >> name;
     if (name == own) ++count;
@@ -348,10 +363,10 @@ TEST(ServerServingTest, SigtermUnderLoadLosesNoAcceptedCallAndExitsZero) {
   server.SendSigterm();
   absl::StatusOr<int> code = server.WaitExit(absl::Seconds(60));
   stop = true;
-  for (std::thread &t : clients) t.join();
+  for (std::thread& t : clients) t.join();
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0) << server.Log();
-  for (const auto &[outcome, n] : outcomes) {
+  for (const auto& [outcome, n] : outcomes) {
     EXPECT_TRUE(outcome == "OK" || outcome == "UNAVAILABLE")
         << n << " x " << outcome;
   }
