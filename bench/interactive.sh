@@ -104,7 +104,11 @@ for model in $models; do
     done
   done
 done
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+isa="$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
+  grep -E '^(avx2|avx512f|avx512_vnni|avx512_bf16|amx_tile|amx_int8|amx_bf16)$' | xargs)"
 $collect assemble "$run" "$json" --models "$models" --dtypes "$dtypes" \
+  --cpu "$cpu" --isa "$isa" \
   --cores "$cores" --text "$text" --load-before "$load_before" \
   --load-after "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "interactive: wrote $json" >&2

@@ -125,6 +125,7 @@ def assemble(args):
                     case["concurrent"][str(c)] = summary
                 cases.append(case)
     doc = {"cases": cases, "cores": args.cores, "text": args.text,
+           "cpu": args.cpu, "isa": args.isa,
            "load_before": args.load_before, "load_after": args.load_after}
     Path(args.out).write_text(json.dumps(doc, indent=1))
 
@@ -141,7 +142,10 @@ def render(path):
         "Seen from outside by [ghz](https://ghz.sh) (a third-party gRPC load "
         f"generator on the same {doc['cores']} cores), one text of 16 tokens "
         f"per call (\"{doc['text']}\"), against the same forward in process "
-        "(`BM_InprocessEncode`, back to back). Load average before/after: "
+        "(`BM_InprocessEncode`, back to back). Machine: "
+        f"{doc.get('cpu') or '?'}, ISA {doc.get('isa') or '?'} (oneDNN picks "
+        "its kernels from these; this section may come from another machine "
+        "than the tables above when run alone). Load average before/after: "
         f"{doc['load_before']} / {doc['load_after']}.",
         "",
         "### One call at a time (ghz -c 1)",
@@ -208,6 +212,8 @@ def main():
     p.add_argument("--dtypes", required=True)
     p.add_argument("--cores", type=int, required=True)
     p.add_argument("--text", required=True)
+    p.add_argument("--cpu", default="")
+    p.add_argument("--isa", default="")
     p.add_argument("--load-before", default="")
     p.add_argument("--load-after", default="")
     assemble(p.parse_args())
