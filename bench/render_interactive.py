@@ -178,7 +178,9 @@ def render(path):
         "batch sizes the server formed (mean batch from its own "
         "`attnserve_batch_size`; in-process texts/s interpolated between the "
         "measured batch sizes 1, 2, 4, 8, 16, 32). ghz shares the cores with "
-        "the server.",
+        "the server. When its time is up ghz closes its connections with a "
+        "call of every client in flight: those (one per client) end "
+        "UNAVAILABLE on the client side and are the only calls not OK.",
         "",
         "| model | dtype | clients | calls/s | OK | mean batch | compute ms / batch "
         "| in process texts/s at that batch | gRPC / in process | p50 ms | p99 ms |",
