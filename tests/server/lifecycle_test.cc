@@ -254,27 +254,13 @@ TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
   ASSERT_TRUE(server.WaitHealth("", kServing).ok());
   auto stub = server.stub();
   for (int round = 0; round < 2; ++round) {
-    v1::EncodeRequest blocker = BlockerRequest("enc");
-    v1::EncodeResponse blocker_response;
-    grpc::ClientContext blocker_context;
-    blocker_context.set_deadline(In(120));
-    std::promise<grpc::Status> blocker_done;
-    stub->async()->Encode(
-        &blocker_context, &blocker, &blocker_response,
-        [&](grpc::Status status) { blocker_done.set_value(status); });
+    PendingEncode blocker(*stub, BlockerRequest("enc"));
     absl::SleepFor(absl::Milliseconds(300));  // the worker computes it
-
-    v1::EncodeRequest waiting;
-    waiting.set_model("enc");
-    waiting.add_texts("waiting text one");
-    waiting.add_texts("waiting text two");
-    v1::EncodeResponse waiting_response;
-    grpc::ClientContext waiting_context;
-    waiting_context.set_deadline(In(60));
-    std::promise<grpc::Status> waiting_done;
-    stub->async()->Encode(
-        &waiting_context, &waiting, &waiting_response,
-        [&](grpc::Status status) { waiting_done.set_value(status); });
+    v1::EncodeRequest waiting_request;
+    waiting_request.set_model("enc");
+    waiting_request.add_texts("waiting text one");
+    waiting_request.add_texts("waiting text two");
+    PendingEncode waiting(*stub, waiting_request);
     absl::SleepFor(absl::Milliseconds(300));  // the two texts are queued
 
     v1::EncodeRequest extra;
@@ -291,11 +277,11 @@ TEST(LifecycleTest, FullQueueRefusesAtOnceAndRecovers) {
     // At once: not after the 2 s the queued texts wait.
     EXPECT_LT(took, absl::Milliseconds(1000)) << round;
 
-    grpc::Status blocked = blocker_done.get_future().get();
+    grpc::Status blocked = blocker.Wait();
     EXPECT_TRUE(blocked.ok()) << blocked.error_message();
-    grpc::Status waited = waiting_done.get_future().get();
+    grpc::Status waited = waiting.Wait();
     EXPECT_TRUE(waited.ok()) << waited.error_message();
-    EXPECT_EQ(waiting_response.embeddings_size(), 2);
+    EXPECT_EQ(waiting.response().embeddings_size(), 2);
     // Recovered: the queue is empty again, a call fits.
     grpc::ClientContext again_context;
     again_context.set_deadline(In(60));

@@ -70,6 +70,15 @@ std::string MiniLmDir() {
   return access((dir + "/model.safetensors").c_str(), R_OK) == 0 ? dir : "";
 }
 
+PendingEncode::PendingEncode(v1::Inference::Stub& stub,
+                             v1::EncodeRequest request, absl::Duration timeout)
+    : request_(std::move(request)) {
+  context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  stub.async()->Encode(
+      &context_, &request_, &response_,
+      [this](grpc::Status status) { done_.set_value(status); });
+}
+
 v1::EncodeRequest BlockerRequest(const std::string& model, int texts) {
   std::string text;
   for (int i = 0; i < 254; ++i) text += "word ";

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,21 @@ std::string MiniLmDir();
 // so that texts sent meanwhile queue up behind it (a text that reaches an
 // idle worker starts at once and never waits in the queue).
 v1::EncodeRequest BlockerRequest(const std::string& model, int texts = 32);
+
+// An Encode call sent without waiting for it (gRPC's callback API).
+class PendingEncode {
+ public:
+  PendingEncode(v1::Inference::Stub& stub, v1::EncodeRequest request,
+                absl::Duration timeout = absl::Seconds(120));
+  grpc::Status Wait() { return done_.get_future().get(); }  // once
+  const v1::EncodeResponse& response() const { return response_; }
+
+ private:
+  v1::EncodeRequest request_;
+  v1::EncodeResponse response_;
+  grpc::ClientContext context_;
+  std::promise<grpc::Status> done_;
+};
 
 class ServerProcess {
  public:

@@ -173,25 +173,12 @@ TEST(ServerServingTest, FullQueueRefusesWithResourceExhausted) {
   auto stub = server.stub();
   // Behind a blocker in progress, four texts wait (up to the 3 s queue
   // delay); one more text does not fit.
-  v1::EncodeRequest blocker = BlockerRequest("enc");
-  v1::EncodeResponse blocker_response;
-  grpc::ClientContext blocker_context;
-  blocker_context.set_deadline(In(120));
-  std::promise<grpc::Status> blocker_done;
-  stub->async()->Encode(
-      &blocker_context, &blocker, &blocker_response,
-      [&](grpc::Status status) { blocker_done.set_value(status); });
+  PendingEncode blocker(*stub, BlockerRequest("enc"));
   absl::SleepFor(absl::Milliseconds(300));
-  v1::EncodeRequest waiting;
-  waiting.set_model("enc");
-  for (int i = 0; i < 4; ++i) waiting.add_texts("waiting text");
-  v1::EncodeResponse waiting_response;
-  grpc::ClientContext waiting_context;
-  waiting_context.set_deadline(In(60));
-  std::promise<grpc::Status> waiting_done;
-  stub->async()->Encode(
-      &waiting_context, &waiting, &waiting_response,
-      [&](grpc::Status status) { waiting_done.set_value(status); });
+  v1::EncodeRequest waiting_request;
+  waiting_request.set_model("enc");
+  for (int i = 0; i < 4; ++i) waiting_request.add_texts("waiting text");
+  PendingEncode waiting(*stub, waiting_request);
   absl::SleepFor(absl::Milliseconds(500));
   v1::EncodeRequest extra;
   extra.set_model("enc");
@@ -201,9 +188,9 @@ TEST(ServerServingTest, FullQueueRefusesWithResourceExhausted) {
   grpc::Status refused = stub->Encode(&extra_context, extra, &extra_response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(refused.error_message(), HasSubstr("queue is full"));
-  EXPECT_TRUE(blocker_done.get_future().get().ok());
-  EXPECT_TRUE(waiting_done.get_future().get().ok());
-  EXPECT_EQ(waiting_response.embeddings_size(), 4);
+  EXPECT_TRUE(blocker.Wait().ok());
+  EXPECT_TRUE(waiting.Wait().ok());
+  EXPECT_EQ(waiting.response().embeddings_size(), 4);
   EXPECT_EQ(*server.Stop(), 0);
 }
 
