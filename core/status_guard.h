@@ -20,22 +20,21 @@ namespace attnserve {
 absl::Status CurrentExceptionToStatus(absl::string_view what);
 
 // Runs f (returning absl::Status or absl::StatusOr<T>); an exception leaving it
-// becomes CurrentExceptionToStatus(what).
-template <typename F>
-std::invoke_result_t<F> CatchToStatus(absl::string_view what, F&& f) {
+// becomes CurrentExceptionToStatus(what). `what` is a string, or a callable
+// returning one that runs only on an exception: a forward pass or decoder step
+// then formats no message when nothing fails.
+template <typename W, typename F>
+std::invoke_result_t<F> CatchToStatus(W&& what, F&& f) {
   try {
     return f();
   } catch (...) {
-    return CurrentExceptionToStatus(what);
+    if constexpr (std::is_invocable_v<W>) {
+      return CurrentExceptionToStatus(what());
+    } else {
+      return CurrentExceptionToStatus(what);
+    }
   }
 }
-
-// An error of the core as the server reports it for a call: RESOURCE_EXHAUSTED
-// stays (the client may retry smaller or later), every other code becomes
-// INTERNAL (the request was already validated, so it is the server's fault).
-// The message is "<context>: <cause's message>" (RESOURCE_EXHAUSTED: and what
-// the client can do about it).
-absl::Status ServingError(absl::string_view context, const absl::Status& cause);
 
 }  // namespace attnserve
 

@@ -56,7 +56,10 @@ absl::StatusOr<std::vector<DecodeBatch::SeqId>> MarianDecodeBatch::Add(
     absl::Span<const GenerationOptions> options) {
   std::vector<std::unique_ptr<Sequence>> added;
   const absl::Status status = CatchToStatus(
-      absl::StrCat("encoding ", sources.size(), " sources with ", name_),
+      [&] {
+        return absl::StrCat("encoding ", sources.size(), " sources with ",
+                            name_);
+      },
       [&] { return AddSequences(sources, options, &added); });
   if (!status.ok()) {
     // All or nothing: the batch is as before the call.
@@ -276,9 +279,13 @@ void MarianDecodeBatch::ReorderSlots(Sequence* s,
 absl::StatusOr<std::vector<DecodeBatch::Event>> MarianDecodeBatch::Step() {
   // A step that throws may have advanced some sequences and not others (see
   // DecodeBatch::Step): the caller cancels them all.
-  return CatchToStatus(absl::StrCat("decoder step of ", num_sequences(),
-                                    " sequences with ", name_),
-                       [&] { return StepUnguarded(); });
+  const int sequences = num_sequences();
+  return CatchToStatus(
+      [&] {
+        return absl::StrCat("decoder step of ", sequences, " sequences with ",
+                            name_);
+      },
+      [&] { return StepUnguarded(); });
 }
 
 absl::StatusOr<std::vector<DecodeBatch::Event>>

@@ -51,8 +51,10 @@ class BertSentenceEncoder : public SentenceEncoder {
     // layout_ and hidden_ are only reused buffers: a forward that throws
     // leaves nothing the next one reads.
     absl::Status s = CatchToStatus(
-        absl::StrCat("encoder forward of ", folder_, " (", batch.size(),
-                     " texts)"),
+        [&] {
+          return absl::StrCat("encoder forward of ", folder_, " (",
+                              batch.size(), " texts)");
+        },
         [&] {
           // Unpadded: the encoder runs on the real tokens only (PackedLayout).
           absl::Status forward =

@@ -47,7 +47,10 @@ class MarianTranslator : public Translator {
     // Add and Step turn their own exceptions into a Status; this catches the
     // rest (the batch, the bookkeeping here).
     return CatchToStatus(
-        absl::StrCat("translating ", sources.size(), " texts with ", folder_),
+        [&] {
+          return absl::StrCat("translating ", sources.size(), " texts with ",
+                              folder_);
+        },
         [&] { return GenerateUnguarded(sources, options); });
   }
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/types/span.h"
-#include "core/status_guard.h"
+#include "server/batching/serving_error.h"
 
 namespace attnserve::server {
 namespace {

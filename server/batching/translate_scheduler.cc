@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "core/status_guard.h"
+#include "server/batching/serving_error.h"
 
 namespace attnserve::server {
 namespace {
