@@ -1,11 +1,7 @@
 #include "core/fault_injection.h"
 
 #include <new>
-#include <string>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -52,31 +48,6 @@ void Hit(FaultSite site) {
 }
 
 }  // namespace fault_internal
-
-absl::StatusOr<FaultPlan> ParseFaultPlan(absl::string_view spec) {
-  const std::pair<std::string, std::string> parts =
-      absl::StrSplit(spec, absl::MaxSplits(':', 1));
-  FaultPlan plan;
-  if (parts.first == "primitive") {
-    plan.site = FaultSite::kPrimitive;
-  } else if (parts.first == "alloc") {
-    plan.site = FaultSite::kAlloc;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fault spec '", spec, "': site must be 'primitive' or 'alloc'"));
-  }
-  const std::pair<std::string, std::string> rule =
-      absl::StrSplit(parts.second, absl::MaxSplits('=', 1));
-  int64_t n = 0;
-  if (!absl::SimpleAtoi(rule.second, &n) || n < 1 ||
-      (rule.first != "nth" && rule.first != "every")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("fault spec '", spec,
-                     "': after the site write nth=N or every=N with N >= 1"));
-  }
-  (rule.first == "nth" ? plan.nth : plan.every) = n;
-  return plan;
-}
 
 void ArmFault(const FaultPlan& plan) {
   fault_internal::State& s = fault_internal::GetState();

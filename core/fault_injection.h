@@ -4,17 +4,13 @@
 // Test-only fault injection: makes the Nth (or every Nth) primitive creation or
 // allocation inside the core throw as oneDNN or the allocator would, so tests
 // can check that a failure is contained (core/status_guard.h, the server's
-// batcher and scheduler). Nothing in the release server arms it: only tests
-// call ArmFault, and only the test-only attnserve-server-faults executable
-// reads ATTNSERVE_INJECT_FAULT (server/CMakeLists.txt). Disarmed, a hook is
-// one relaxed atomic load (no second build of the core for tests: the machine
+// batcher and scheduler). Nothing in the release server arms it (no flag, no
+// environment variable): only tests call ArmFault. Disarmed, a hook is one
+// relaxed atomic load (no second build of the core for tests: the machine
 // builds on 2 cores).
 
 #include <atomic>
 #include <cstdint>
-
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 
 namespace attnserve {
 
@@ -28,9 +24,6 @@ struct FaultPlan {
   int64_t nth = 0;    // > 0: only the nth hit of the site fails
   int64_t every = 0;  // > 0: every every-th hit fails
 };
-
-// "primitive:every=50", "alloc:nth=3". InvalidArgument naming the part.
-absl::StatusOr<FaultPlan> ParseFaultPlan(absl::string_view spec);
 
 // Counting starts at zero. A primitive fault throws dnnl::error
 // (dnnl_runtime_error), an allocation fault std::bad_alloc.

@@ -39,9 +39,6 @@ struct MarianConfig {
 // variants.
 absl::StatusOr<MarianConfig> ParseMarianConfig(const JsonFile& config);
 
-// The generate() defaults that matter for Marian (generation_config.json, or
-// config.json when the folder has no generation_config.json, as transformers'
-// GenerationConfig.from_model_config).
 // Bytes one source text of `input_tokens` holds while it is translated with
 // `beams` beams and up to `new_tokens` new tokens (an upper estimate;
 // Translator::EstimateTranslateBytes).
@@ -50,6 +47,9 @@ int64_t EstimateMarianTextBytes(const MarianConfig& config, int input_tokens,
 // Parameters of the model, whatever dtype they are stored in.
 int64_t MarianParameterCount(const MarianConfig& config);
 
+// The generate() defaults that matter for Marian (generation_config.json, or
+// config.json when the folder has no generation_config.json, as transformers'
+// GenerationConfig.from_model_config).
 struct MarianGenerationConfig {
   int num_beams = 1;
   int max_length = 20;     // incl. the decoder start token

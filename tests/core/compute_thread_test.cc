@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "core/ops/compute_threads.h"
 #include "gtest/gtest.h"
 
 namespace attnserve {
@@ -61,17 +60,6 @@ TEST(ComputeThreadTest, RunFromTheComputeThreadItselfRunsInline) {
     compute.Run([&] { inner = std::this_thread::get_id(); });
   });
   EXPECT_EQ(outer, inner);
-}
-
-// The thread count a model applies stays with the compute thread between
-// pieces of work (OpenMP's setting belongs to the calling thread).
-TEST(ComputeThreadTest, ThreadCountSetInWorkStaysForTheNextWork) {
-  if (!ComputeThreadsControllable()) GTEST_SKIP() << "no OpenMP runtime";
-  ComputeThread compute;
-  compute.Run([] { SetComputeThreadsOfThisThread(1); });
-  int seen = 0;
-  compute.Run([&] { seen = ComputeThreadsOfThisThread(); });
-  EXPECT_EQ(seen, 1);
 }
 
 TEST(ComputeThreadTest, RunOnNullRunsHere) {
