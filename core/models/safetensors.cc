@@ -7,13 +7,32 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
 namespace {
+
+// Fills *out with the elements of `v` when it is an array of JSON integers
+// that are >= 0; false otherwise.
+bool ReadUnsignedList(const nlohmann::json& v, std::vector<uint64_t>* out) {
+  if (!v.is_array()) return false;
+  for (const nlohmann::json& e : v) {
+    if (e.is_number_unsigned()) {
+      out->push_back(e.get<uint64_t>());
+    } else if (e.is_number_integer() && e.get<int64_t>() >= 0) {
+      out->push_back(static_cast<uint64_t>(e.get<int64_t>()));
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // safetensors' own limit
 
@@ -136,10 +155,26 @@ absl::Status SafetensorsFile::ParseHeader() {
             absl::StrCat(where, ": unsupported dtype '", e.dtype_name,
                          "' (F32, F16, BF16, I64, I32)"));
       }
-      e.shape = v.at("shape").get<std::vector<int64_t>>();
-      auto offsets = v.at("data_offsets").get<std::vector<uint64_t>>();
-      if (offsets.size() != 2)
-        return absl::InvalidArgumentError(where + ": data_offsets != 2");
+      // JSON numbers that are not integers (1e30, 2.5) must be refused here:
+      // nlohmann's get<int64_t> casts a double, undefined behaviour when it
+      // is out of range (found by the safetensors fuzzer).
+      std::vector<uint64_t> shape, offsets;
+      if (!ReadUnsignedList(v.at("shape"), &shape)) {
+        return absl::InvalidArgumentError(
+            where + ": \"shape\" must be a list of non-negative integers");
+      }
+      if (!ReadUnsignedList(v.at("data_offsets"), &offsets) ||
+          offsets.size() != 2) {
+        return absl::InvalidArgumentError(
+            where + ": \"data_offsets\" must be two non-negative integers");
+      }
+      for (uint64_t d : shape) {
+        if (d > static_cast<uint64_t>(INT64_MAX)) {
+          return absl::InvalidArgumentError(where + ": shape dimension " +
+                                            std::to_string(d) + " too large");
+        }
+        e.shape.push_back(static_cast<int64_t>(d));
+      }
       e.begin = offsets[0];
       e.end = offsets[1];
     } catch (const std::exception& ex) {

@@ -102,7 +102,26 @@ TEST_F(SafetensorsTest, RejectsMalformedFiles) {
   ExpectError(OpenBytes(SafetensorsBytes(
                   R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
                   Floats({1, 2}))),
-              "bad shape");
+              "\"shape\" must be a list of non-negative integers");
+  // Numbers that are not integers: a double beyond int64 was cast (UB).
+  ExpectError(
+      OpenBytes(SafetensorsBytes(
+          R"({"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}})",
+          Floats({1, 2}))),
+      "\"shape\" must be a list of non-negative integers");
+  ExpectError(OpenBytes(SafetensorsBytes(
+                  R"({"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
+                  Floats({1, 2}))),
+              "\"shape\" must be a list of non-negative integers");
+  ExpectError(OpenBytes(SafetensorsBytes(
+                  R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}})",
+                  Floats({1, 2}))),
+              "\"data_offsets\" must be two non-negative integers");
+  ExpectError(
+      OpenBytes(SafetensorsBytes(
+          R"({"w":{"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]}})",
+          Floats({1, 2}))),
+      "too large");
 }
 
 TEST_F(SafetensorsTest, MissingTensorAndWrongShapeNameTheTensor) {
