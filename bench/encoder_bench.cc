@@ -28,7 +28,7 @@
 #include <tuple>
 
 #include "bench/bench_util.h"
-#include "core/models/bert.h"
+#include "core/models/transformer_encoder.h"
 #include "core/ops/linear.h"
 #include "core/ops/quantize.h"
 #include "core/pooling.h"
@@ -38,8 +38,8 @@ namespace {
 
 enum Model { kMiniLm = 0, kBertBase = 1 };
 
-BertConfig Shape(int which) {
-  BertConfig c;
+EncoderConfig Shape(int which) {
+  EncoderConfig c;
   c.vocab_size = 30522;
   c.max_position_embeddings = 512;
   c.num_heads = 12;
@@ -51,10 +51,10 @@ BertConfig Shape(int which) {
   return c;
 }
 
-BertWeights RandomBertWeights(const BertConfig& c) {
+EncoderWeights RandomBertWeights(const EncoderConfig& c) {
   const int64_t h = c.hidden_size, f = c.intermediate_size;
   uint32_t seed = 1;
-  BertWeights w;
+  EncoderWeights w;
   w.word_embeddings = RandomTensor({c.vocab_size, h}, seed++);
   w.position_embeddings = RandomTensor({c.max_position_embeddings, h}, seed++);
   w.token_type_embeddings = RandomTensor({c.type_vocab_size, h}, seed++);
@@ -84,16 +84,17 @@ BertWeights RandomBertWeights(const BertConfig& c) {
 // count, as in the server: oneDNN fixes a primitive's thread split when it is
 // created, so a model whose primitives were made for 1 thread runs them on 1
 // even when later told 2.
-BertModel* Model(int which, DType dtype, int threads, std::string* error) {
-  static auto* models =
-      new std::map<std::tuple<int, DType, int>, std::unique_ptr<BertModel>>();
+TransformerEncoder* Model(int which, DType dtype, int threads,
+                          std::string* error) {
+  static auto* models = new std::map<std::tuple<int, DType, int>,
+                                     std::unique_ptr<TransformerEncoder>>();
   auto& m = (*models)[{which, dtype, threads}];
   if (!m) {
     LoadOptions o;
     o.dtype = dtype;
     o.threads = threads;
-    auto created =
-        BertModel::Create(Shape(which), RandomBertWeights(Shape(which)), o);
+    auto created = TransformerEncoder::Create(
+        Shape(which), RandomBertWeights(Shape(which)), o);
     if (!created.ok()) {
       *error = std::string(created.status().message());
       return nullptr;
@@ -105,7 +106,7 @@ BertModel* Model(int which, DType dtype, int threads, std::string* error) {
 
 // Matmul FLOPs of one packed forward over sequences of these lengths
 // (projections, FFN, attention scores and values of each sequence).
-double ForwardFlops(const BertConfig& c, const std::vector<int>& lengths) {
+double ForwardFlops(const EncoderConfig& c, const std::vector<int>& lengths) {
   const double h = c.hidden_size, f = c.intermediate_size;
   double per_layer = 0;
   for (const double n : lengths)
@@ -116,7 +117,7 @@ double ForwardFlops(const BertConfig& c, const std::vector<int>& lengths) {
 // Bytes of the encoder layers' matmul weights in the model's precision (int8:
 // s8 with per-channel scale and correction; the FFN output projection in bf16
 // where the CPU has it, else f32: encoder_layer.cc).
-double EncoderWeightBytes(const BertConfig& c, DType dtype) {
+double EncoderWeightBytes(const EncoderConfig& c, DType dtype) {
   const double h = c.hidden_size, f = c.intermediate_size;
   const double kept = BFloat16MatmulSupported().ok() ? 2 : 4;
   double per_layer = 0;
@@ -149,7 +150,7 @@ std::vector<int> RaggedLengths(int count) {
 // runs it: ForwardPacked (no padding) + mean pooling, normalized.
 class TextBatch {
  public:
-  TextBatch(BertModel* model, const std::vector<int>& lengths)
+  TextBatch(TransformerEncoder* model, const std::vector<int>& lengths)
       : model_(model), texts_(lengths.size()) {
     const int len = *std::max_element(lengths.begin(), lengths.end());
     for (size_t b = 0; b < lengths.size(); ++b) {
@@ -168,7 +169,7 @@ class TextBatch {
   int64_t real_tokens() const { return real_tokens_; }
 
  private:
-  BertModel* model_;
+  TransformerEncoder* model_;
   std::vector<std::vector<int32_t>> texts_;
   std::vector<absl::Span<const int32_t>> seqs_;
   int64_t real_tokens_ = 0;
@@ -182,7 +183,7 @@ class TextBatch {
 void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
                 const std::vector<int>& lengths) {
   std::string error;
-  BertModel* model = Model(which, dtype, threads, &error);
+  TransformerEncoder* model = Model(which, dtype, threads, &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -236,7 +237,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   // The kernel oneDNN picks for this batch's FFN matmul (same shape and
   // precision as inside the model).
   DnnlContext probe;
-  const BertConfig& c = model->config();
+  const EncoderConfig& c = model->config();
   Linear ffn(&probe, Tensor({c.intermediate_size, c.hidden_size}), Tensor(),
              {Activation::kNone, false, dtype});
   state.SetLabel(std::string(which == kMiniLm ? "MiniLM-L6 " : "bert-base ") +
@@ -276,7 +277,7 @@ void BM_EncoderUniformOfRagged(benchmark::State& state) {
 // cpu_ratio the same per process CPU second.
 void BM_EncoderRaggedOverUniform(benchmark::State& state) {
   std::string error;
-  BertModel* model =
+  TransformerEncoder* model =
       Model(kMiniLm, DTypeArg(state.range(0)), state.range(1), &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());

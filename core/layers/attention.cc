@@ -119,8 +119,8 @@ void MultiHeadAttention::ProjectOutput(const float* ctx, int64_t rows,
 }
 
 void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
-                                       const float* mask, float* ctx,
-                                       AttentionScratch* s) {
+                                       const float* mask, const float* bias,
+                                       float* ctx, AttentionScratch* s) {
   const int64_t h = hidden_, b = batch, t = len, nh = heads_, dk = head_dim_;
   s->probs.Resize({b, nh, t, t});
   // Head n of sequence b: Q at qkv[(b·t + i)·3h + n·dk + j], K at +h, V at
@@ -129,10 +129,17 @@ void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
   const HeadView k_t{{b, nh, dk, t}, {t * 3 * h, dk, 1, 3 * h}};  // Kᵀ
   const HeadView probs{{b, nh, t, t}, {nh * t * t, t * t, t, 1}};
   const HeadView ctx_view{{b, nh, t, dk}, {t * h, dk, h, 1}};  // [rows, h]
-  fused_scores_mm_.Forward(qkv, q, qkv + h, k_t, s->probs.data(), probs, mask);
+  HeadAddend addend;
+  if (mask != nullptr) addend = {mask, {b, 1, 1, t}};
+  // The bias is given per sequence (not broadcast over the batch): oneDNN
+  // 2.6's fast matmul kernels take a full-size addend, and a broadcast one
+  // may fall back to the reference kernel.
+  if (bias != nullptr) addend = {bias, {b, nh, t, t}};
+  fused_scores_mm_.Forward(qkv, q, qkv + h, k_t, s->probs.data(), probs,
+                           addend);
   softmax_.Forward(s->probs.data(), b * nh * t, t);
   fused_values_mm_.Forward(s->probs.data(), probs, qkv + 2 * h, q, ctx,
-                           ctx_view, nullptr);
+                           ctx_view);
 }
 
 void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
@@ -142,20 +149,26 @@ void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
   s->qkv.Resize({rows, 3 * h});
   s->ctx.Resize({rows, h});
   ProjectQkv(x, rows, s->qkv.data());
-  AttendUniform(s->qkv.data(), batch, len, mask, s->ctx.data(), s);
+  AttendUniform(s->qkv.data(), batch, len, mask, /*bias=*/nullptr,
+                s->ctx.data(), s);
   ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
 }
 
 void MultiHeadAttention::SelfAttention(const float* x,
                                        const PackedLayout& layout, float* out,
-                                       AttentionScratch* s) {
+                                       AttentionScratch* s,
+                                       const std::vector<Tensor>* group_bias) {
   const int64_t rows = layout.rows(), h = hidden_;
   s->qkv.Resize({rows, 3 * h});
   s->ctx.Resize({rows, h});
   ProjectQkv(x, rows, s->qkv.data());
-  for (const LengthGroup& g : layout.groups()) {
+  const std::vector<LengthGroup>& groups = layout.groups();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const LengthGroup& g = groups[i];
     AttendUniform(s->qkv.data() + g.first_row * 3 * h, g.count, g.len,
-                  /*mask=*/nullptr, s->ctx.data() + g.first_row * h, s);
+                  /*mask=*/nullptr,
+                  group_bias != nullptr ? (*group_bias)[i].data() : nullptr,
+                  s->ctx.data() + g.first_row * h, s);
   }
   ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
 }

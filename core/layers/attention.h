@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/layers/packed_layout.h"
 #include "core/ops/batched_matmul.h"
@@ -98,16 +99,20 @@ class MultiHeadAttention {
                      float* out, AttentionScratch* s);
   // The same over a packed ragged batch (x, out: [layout.rows(), hidden], see
   // PackedLayout): one QKV and one output projection over all rows, attention
-  // per LengthGroup (a uniform batch: no padding, no mask).
+  // per LengthGroup (a uniform batch: no padding, no mask). group_bias
+  // (optional): per LengthGroup of the layout, a [count, heads, len, len] bias
+  // added to the scaled scores (MPNet's relative-position bias).
   void SelfAttention(const float* x, const PackedLayout& layout, float* out,
-                     AttentionScratch* s);
+                     AttentionScratch* s,
+                     const std::vector<Tensor>* group_bias = nullptr);
 
  private:
   // Scores, softmax and values of `batch` sequences of `len` rows each whose
   // fused q|k|v rows start at qkv ([rows, 3·hidden]); writes ctx [rows,
-  // hidden]. mask: null or additive [batch, len].
+  // hidden]. mask: null or additive [batch, len]; bias: null or additive
+  // [batch, heads, len, len] (mask and bias are not combined).
   void AttendUniform(const float* qkv, int batch, int len, const float* mask,
-                     float* ctx, AttentionScratch* s);
+                     const float* bias, float* ctx, AttentionScratch* s);
 
   DnnlContext* ctx_;
   int hidden_, heads_, head_dim_;

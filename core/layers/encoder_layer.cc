@@ -35,11 +35,13 @@ PostLnEncoderLayer::PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads,
       ffn_ln_(ctx, std::move(w.ffn_ln_g), std::move(w.ffn_ln_b), eps) {}
 
 void PostLnEncoderLayer::Forward(float* x, const PackedLayout& layout,
-                                 EncoderScratch* s) {
+                                 EncoderScratch* s,
+                                 const std::vector<Tensor>* group_bias) {
   const int64_t rows = layout.rows();
   s->attn_out.Resize({rows, attention_.hidden()});
   s->ffn.Resize({rows, ffn_in_.out_features()});
-  attention_.SelfAttention(x, layout, s->attn_out.data(), &s->attention);
+  attention_.SelfAttention(x, layout, s->attn_out.data(), &s->attention,
+                           group_bias);
   attn_ln_.Forward(s->attn_out.data(), rows, s->attn_out.data());
   ffn_in_.Forward(s->attn_out.data(), rows, s->ffn.data());
   ffn_out_.Forward(s->ffn.data(), rows, x, s->attn_out.data());

@@ -2,6 +2,7 @@
 #define ATTNSERVE_CORE_LAYERS_ENCODER_LAYER_H_
 
 #include <memory>
+#include <vector>
 
 #include "core/layers/attention.h"
 #include "core/layers/packed_layout.h"
@@ -10,8 +11,8 @@
 
 namespace attnserve {
 
-// Weights of one post-LayerNorm Transformer encoder layer (BERT, Marian):
-// PyTorch layouts.
+// Weights of one post-LayerNorm Transformer encoder layer (BERT, RoBERTa,
+// XLM-R, DistilBERT, MPNet, Marian): PyTorch layouts.
 struct EncoderLayerWeights {
   AttentionWeights attention;
   Tensor attn_ln_g, attn_ln_b;  // LayerNorm after attention + residual
@@ -35,8 +36,10 @@ class PostLnEncoderLayer {
                      DType precision = DType::kFloat32);
 
   // x: packed rows [layout.rows(), hidden] (see PackedLayout), updated in
-  // place.
-  void Forward(float* x, const PackedLayout& layout, EncoderScratch* s);
+  // place. group_bias: optional scores bias per LengthGroup (see
+  // MultiHeadAttention::SelfAttention).
+  void Forward(float* x, const PackedLayout& layout, EncoderScratch* s,
+               const std::vector<Tensor>* group_bias = nullptr);
 
  private:
   MultiHeadAttention attention_;

@@ -13,22 +13,10 @@
 #include "core/models/safetensors.h"
 #include "core/ops/compute_threads.h"
 #include "core/ops/quantize.h"
+#include "core/status_macros.h"
 
 namespace attnserve {
 namespace {
-
-#define RETURN_IF_ERROR(expr) \
-  do {                        \
-    absl::Status _s = (expr); \
-    if (!_s.ok()) return _s;  \
-  } while (0)
-
-#define ASSIGN_OR_RETURN(lhs, expr)   \
-  do {                                \
-    auto _r = (expr);                 \
-    if (!_r.ok()) return _r.status(); \
-    lhs = *std::move(_r);             \
-  } while (0)
 
 // Rows of several [n_i, cols] tensors stacked into one [Σ n_i, cols] tensor.
 Tensor ConcatRows(const std::vector<const Tensor*>& parts) {
@@ -46,34 +34,15 @@ Tensor ConcatRows(const std::vector<const Tensor*>& parts) {
   return out;
 }
 
-// Reads `name` under the checkpoint's prefix ("model." for MarianMTModel, ""
-// for MarianModel).
-class Reader {
- public:
-  Reader(const WeightSource& w, std::string prefix)
-      : w_(w), prefix_(std::move(prefix)) {}
-  bool Has(const std::string& name) const { return w_.has(prefix_ + name); }
-  absl::StatusOr<Tensor> Read(const std::string& name,
-                              const std::vector<int64_t>& shape) const {
-    return w_.read(prefix_ + name, shape);
-  }
-  const WeightSource& source() const { return w_; }
-
- private:
-  const WeightSource& w_;
-  std::string prefix_;
-};
-
 struct Projection {
   Tensor w, b;
 };
 
-absl::StatusOr<Projection> ReadProjection(const Reader& r,
+absl::StatusOr<Projection> ReadProjection(const WeightReader& r,
                                           const std::string& name, int64_t out,
                                           int64_t in) {
   Projection p;
-  ASSIGN_OR_RETURN(p.w, r.Read(name + ".weight", {out, in}));
-  ASSIGN_OR_RETURN(p.b, r.Read(name + ".bias", {out}));
+  RETURN_IF_ERROR(r.ReadLinear(name, out, in, &p.w, &p.b));
   return p;
 }
 
@@ -108,19 +77,6 @@ int64_t BucketRows(int64_t rows) {
   if (rows <= 2) return rows;
   if (rows <= 4) return 4;
   return (rows + 7) / 8 * 8;
-}
-
-absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
-  auto file = SafetensorsFile::Open(path);
-  if (!file.ok()) return file.status();
-  std::shared_ptr<SafetensorsFile> f = *std::move(file);
-  WeightSource source;
-  source.has = [f](const std::string& name) { return f->Has(name); };
-  source.read = [f](const std::string& name,
-                    const std::vector<int64_t>& shape) {
-    return f->ReadFloat(name, shape);
-  };
-  return source;
 }
 
 absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
@@ -179,7 +135,8 @@ absl::Status MarianModel::Build(const WeightSource& weights) {
   const std::string prefix =
       weights.has("model.encoder.layers.0.self_attn.q_proj.weight") ? "model."
                                                                     : "";
-  Reader r(weights, prefix);
+  // "model." for MarianMTModel, "" for MarianModel.
+  WeightReader r(&weights, prefix);
   embed_scale_ = c.scale_embedding
                      ? static_cast<float>(std::sqrt(static_cast<double>(d)))
                      : 1.0f;
@@ -263,7 +220,7 @@ absl::Status MarianModel::BuildEncoderLayer(const WeightSource& w,
                                             EncoderLayer* layer) {
   const MarianConfig& c = config_;
   const int64_t d = c.d_model, f = c.encoder_ffn_dim;
-  Reader r(w, p);
+  WeightReader r(&w, p);
   AttentionWeights aw;
   Projection q, k, v, o, fc1, fc2;
   ASSIGN_OR_RETURN(q, ReadProjection(r, "self_attn.q_proj", d, d));
@@ -273,10 +230,8 @@ absl::Status MarianModel::BuildEncoderLayer(const WeightSource& w,
   ASSIGN_OR_RETURN(fc1, ReadProjection(r, "fc1", f, d));
   ASSIGN_OR_RETURN(fc2, ReadProjection(r, "fc2", d, f));
   Projection ln1, ln2;
-  ASSIGN_OR_RETURN(ln1.w, r.Read("self_attn_layer_norm.weight", {d}));
-  ASSIGN_OR_RETURN(ln1.b, r.Read("self_attn_layer_norm.bias", {d}));
-  ASSIGN_OR_RETURN(ln2.w, r.Read("final_layer_norm.weight", {d}));
-  ASSIGN_OR_RETURN(ln2.b, r.Read("final_layer_norm.bias", {d}));
+  RETURN_IF_ERROR(r.ReadLayerNorm("self_attn_layer_norm", d, &ln1.w, &ln1.b));
+  RETURN_IF_ERROR(r.ReadLayerNorm("final_layer_norm", d, &ln2.w, &ln2.b));
   aw.q_w = std::move(q.w), aw.q_b = std::move(q.b), aw.k_w = std::move(k.w);
   aw.k_b = std::move(k.b), aw.v_w = std::move(v.w), aw.v_b = std::move(v.b);
   aw.o_w = std::move(o.w), aw.o_b = std::move(o.b);
@@ -305,7 +260,7 @@ absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
                                             DecoderLayer* layer) {
   const MarianConfig& c = config_;
   const int64_t d = c.d_model, f = c.decoder_ffn_dim;
-  Reader r(w, p);
+  WeightReader r(&w, p);
   Projection q, k, v, o, cq, ck, cv, co, fc1, fc2;
   ASSIGN_OR_RETURN(q, ReadProjection(r, "self_attn.q_proj", d, d));
   ASSIGN_OR_RETURN(k, ReadProjection(r, "self_attn.k_proj", d, d));
@@ -321,9 +276,7 @@ absl::Status MarianModel::BuildDecoderLayer(const WeightSource& w,
   const char* ln_names[3] = {"self_attn_layer_norm", "encoder_attn_layer_norm",
                              "final_layer_norm"};
   for (int i = 0; i < 3; ++i) {
-    ASSIGN_OR_RETURN(ln[i].w,
-                     r.Read(std::string(ln_names[i]) + ".weight", {d}));
-    ASSIGN_OR_RETURN(ln[i].b, r.Read(std::string(ln_names[i]) + ".bias", {d}));
+    RETURN_IF_ERROR(r.ReadLayerNorm(ln_names[i], d, &ln[i].w, &ln[i].b));
   }
   const Linear::Options plain = LinearOptions(Activation::kNone, false, true);
   const Linear::Options with_residual =

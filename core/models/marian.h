@@ -15,23 +15,13 @@
 #include "core/layers/attention.h"
 #include "core/layers/kv_cache.h"
 #include "core/models/marian_config.h"
+#include "core/models/weight_reader.h"
 #include "core/ops/dnnl_context.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
 #include "core/tensor.h"
 
 namespace attnserve {
-
-// Where the model's weights come from: a checkpoint (safetensors) or memory
-// (tests, benches). Names are Hugging Face state-dict keys.
-struct WeightSource {
-  std::function<bool(const std::string& name)> has;
-  // Reads a tensor and checks its shape (error names the tensor, expected and
-  // found shape).
-  std::function<absl::StatusOr<Tensor>(const std::string& name,
-                                       const std::vector<int64_t>& shape)>
-      read;
-};
 
 // Which matmuls of a Marian model run in a reduced precision (the others stay
 // f32). Attention scores / softmax, LayerNorm, embeddings and the KV caches
@@ -185,9 +175,6 @@ class MarianModel {
 // Row count the decoder's matmuls run at for `rows` real rows: 1, 2, 4, then
 // multiples of 8.
 int64_t BucketRows(int64_t rows);
-
-// A WeightSource over a safetensors file (kept open by the returned source).
-absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
 
 }  // namespace attnserve
 

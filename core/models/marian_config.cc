@@ -5,16 +5,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/models/hf_config.h"
+#include "core/status_macros.h"
 
 namespace attnserve {
 namespace {
-
-#define ASSIGN_OR_RETURN_INT(dst, expr)    \
-  do {                                     \
-    auto _v = (expr);                      \
-    if (!_v.ok()) return _v.status();      \
-    dst = static_cast<decltype(dst)>(*_v); \
-  } while (0)
 
 absl::Status Positive(const JsonFile& f, const char* key, int value) {
   if (value > 0) return absl::OkStatus();
@@ -83,22 +77,22 @@ absl::StatusOr<MarianConfig> ParseMarianConfig(const JsonFile& f) {
                      "post-LayerNorm opus-mt architecture is"));
   }
   MarianConfig c;
-  ASSIGN_OR_RETURN_INT(c.d_model, f.GetInt("d_model"));
-  ASSIGN_OR_RETURN_INT(c.encoder_layers, f.GetInt("encoder_layers"));
-  ASSIGN_OR_RETURN_INT(c.decoder_layers, f.GetInt("decoder_layers"));
-  ASSIGN_OR_RETURN_INT(c.encoder_heads, f.GetInt("encoder_attention_heads"));
-  ASSIGN_OR_RETURN_INT(c.decoder_heads, f.GetInt("decoder_attention_heads"));
-  ASSIGN_OR_RETURN_INT(c.encoder_ffn_dim, f.GetInt("encoder_ffn_dim"));
-  ASSIGN_OR_RETURN_INT(c.decoder_ffn_dim, f.GetInt("decoder_ffn_dim"));
-  ASSIGN_OR_RETURN_INT(c.max_position_embeddings,
-                       f.GetInt("max_position_embeddings"));
-  ASSIGN_OR_RETURN_INT(c.vocab_size, f.GetInt("vocab_size"));
-  ASSIGN_OR_RETURN_INT(c.decoder_vocab_size,
-                       f.GetInt("decoder_vocab_size", c.vocab_size));
-  ASSIGN_OR_RETURN_INT(c.pad_token_id, f.GetInt("pad_token_id"));
-  ASSIGN_OR_RETURN_INT(c.eos_token_id, f.GetInt("eos_token_id"));
-  ASSIGN_OR_RETURN_INT(c.decoder_start_token_id,
-                       f.GetInt("decoder_start_token_id", c.pad_token_id));
+  ASSIGN_OR_RETURN(c.d_model, f.GetInt("d_model"));
+  ASSIGN_OR_RETURN(c.encoder_layers, f.GetInt("encoder_layers"));
+  ASSIGN_OR_RETURN(c.decoder_layers, f.GetInt("decoder_layers"));
+  ASSIGN_OR_RETURN(c.encoder_heads, f.GetInt("encoder_attention_heads"));
+  ASSIGN_OR_RETURN(c.decoder_heads, f.GetInt("decoder_attention_heads"));
+  ASSIGN_OR_RETURN(c.encoder_ffn_dim, f.GetInt("encoder_ffn_dim"));
+  ASSIGN_OR_RETURN(c.decoder_ffn_dim, f.GetInt("decoder_ffn_dim"));
+  ASSIGN_OR_RETURN(c.max_position_embeddings,
+                   f.GetInt("max_position_embeddings"));
+  ASSIGN_OR_RETURN(c.vocab_size, f.GetInt("vocab_size"));
+  ASSIGN_OR_RETURN(c.decoder_vocab_size,
+                   f.GetInt("decoder_vocab_size", c.vocab_size));
+  ASSIGN_OR_RETURN(c.pad_token_id, f.GetInt("pad_token_id"));
+  ASSIGN_OR_RETURN(c.eos_token_id, f.GetInt("eos_token_id"));
+  ASSIGN_OR_RETURN(c.decoder_start_token_id,
+                   f.GetInt("decoder_start_token_id", c.pad_token_id));
   auto scale = f.GetBool("scale_embedding", false);
   if (!scale.ok()) return scale.status();
   c.scale_embedding = *scale;
@@ -155,19 +149,17 @@ absl::StatusOr<MarianGenerationConfig> ParseMarianGenerationConfig(
     const MarianConfig& model) {
   const JsonFile& f = generation != nullptr ? *generation : config;
   MarianGenerationConfig g;
-  ASSIGN_OR_RETURN_INT(g.num_beams, f.GetInt("num_beams", 1));
-  ASSIGN_OR_RETURN_INT(g.max_length, f.GetInt("max_length", 20));
-  ASSIGN_OR_RETURN_INT(g.max_new_tokens, f.GetInt("max_new_tokens", 0));
-  ASSIGN_OR_RETURN_INT(g.forced_eos_token_id,
-                       f.GetInt("forced_eos_token_id", -1));
-  ASSIGN_OR_RETURN_INT(
+  ASSIGN_OR_RETURN(g.num_beams, f.GetInt("num_beams", 1));
+  ASSIGN_OR_RETURN(g.max_length, f.GetInt("max_length", 20));
+  ASSIGN_OR_RETURN(g.max_new_tokens, f.GetInt("max_new_tokens", 0));
+  ASSIGN_OR_RETURN(g.forced_eos_token_id, f.GetInt("forced_eos_token_id", -1));
+  ASSIGN_OR_RETURN(
       g.decoder_start_token_id,
       f.GetInt("decoder_start_token_id", model.decoder_start_token_id));
-  ASSIGN_OR_RETURN_INT(g.pad_token_id,
-                       f.GetInt("pad_token_id", model.pad_token_id));
-  ASSIGN_OR_RETURN_INT(g.length_penalty, f.GetDouble("length_penalty", 1.0));
-  ASSIGN_OR_RETURN_INT(g.num_return_sequences,
-                       f.GetInt("num_return_sequences", 1));
+  ASSIGN_OR_RETURN(g.pad_token_id,
+                   f.GetInt("pad_token_id", model.pad_token_id));
+  ASSIGN_OR_RETURN(g.length_penalty, f.GetDouble("length_penalty", 1.0));
+  ASSIGN_OR_RETURN(g.num_return_sequences, f.GetInt("num_return_sequences", 1));
   auto eos = IntOrList(f, "eos_token_id");
   if (!eos.ok()) return eos.status();
   g.eos_token_ids =

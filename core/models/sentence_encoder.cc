@@ -1,5 +1,5 @@
 // SentenceEncoder::Load: a BERT-family sentence-transformers folder ->
-// BertSentenceEncoder (WordPiece tokenizer + BertModel + pooling), as
+// BertSentenceEncoder (WordPiece tokenizer + TransformerEncoder + pooling), as
 // SentenceTransformer.encode.
 #include "core/models/sentence_encoder.h"
 
@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/models/bert.h"
+#include "core/models/transformer_encoder.h"
 #include "core/pooling.h"
 #include "core/status_guard.h"
 #include "core/tokenizers/wordpiece.h"
@@ -19,13 +19,14 @@ class BertSentenceEncoder : public SentenceEncoder {
  public:
   BertSentenceEncoder(std::string folder,
                       std::unique_ptr<WordpieceTokenizer> tokenizer,
-                      std::unique_ptr<BertModel> model, PoolingConfig pooling)
+                      std::unique_ptr<TransformerEncoder> model,
+                      PoolingConfig pooling)
       : folder_(std::move(folder)),
         tokenizer_(std::move(tokenizer)),
         model_(std::move(model)),
         pooling_(pooling) {
-    max_tokens_ = std::min(model_->config().max_position_embeddings,
-                           tokenizer_->model_max_length());
+    max_tokens_ =
+        std::min(model_->config().max_tokens(), tokenizer_->model_max_length());
     if (pooling_.max_seq_length > 0)
       max_tokens_ = std::min(max_tokens_, pooling_.max_seq_length);
   }
@@ -67,7 +68,9 @@ class BertSentenceEncoder : public SentenceEncoder {
     return out;
   }
 
-  std::string architecture() const override { return "bert"; }
+  std::string architecture() const override {
+    return model_->config().model_type;
+  }
   int max_input_tokens() const override { return max_tokens_; }
   int dimensions() const override { return model_->config().hidden_size; }
   Pooling default_pooling() const override { return pooling_.mode; }
@@ -75,16 +78,16 @@ class BertSentenceEncoder : public SentenceEncoder {
   DType dtype() const override { return model_->dtype(); }
 
   int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const override {
-    return EstimateBertForwardBytes(model_->config(), lengths);
+    return EstimateEncoderForwardBytes(model_->config(), lengths);
   }
   int64_t parameter_count() const override {
-    return BertParameterCount(model_->config());
+    return EncoderParameterCount(model_->config());
   }
 
  private:
   std::string folder_;  // for error messages
   std::unique_ptr<WordpieceTokenizer> tokenizer_;
-  std::unique_ptr<BertModel> model_;
+  std::unique_ptr<TransformerEncoder> model_;
   PoolingConfig pooling_;
   int max_tokens_ = 0;
   PackedLayout layout_;  // where each text's rows are; buffers reused
@@ -98,7 +101,7 @@ namespace {
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadBertSentenceEncoder(
     const std::string& folder, const LoadOptions& options) {
   // Rejects non-BERT config.json first, and bfloat16 on CPUs without it.
-  auto model = BertModel::Load(folder, options);
+  auto model = TransformerEncoder::Load(folder, options);
   if (!model.ok()) return model.status();
   auto tokenizer = WordpieceTokenizer::Load(folder);
   if (!tokenizer.ok()) return tokenizer.status();

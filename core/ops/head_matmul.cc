@@ -6,22 +6,25 @@ namespace attnserve {
 
 void HeadMatMul::Forward(const float* a, const HeadView& a_view, const float* w,
                          const HeadView& w_view, float* c,
-                         const HeadView& c_view, const float* mask) {
+                         const HeadView& c_view, const HeadAddend& addend) {
   for (auto d : c_view.dims) {
     if (d == 0) return;
   }
+  const float* mask = addend.data;
   std::vector<int64_t> key = {mask != nullptr ? 1 : 0};
+  if (mask != nullptr)
+    key.insert(key.end(), addend.dims.begin(), addend.dims.end());
   for (const HeadView* v : {&a_view, &w_view, &c_view}) {
     key.insert(key.end(), v->dims.begin(), v->dims.end());
     key.insert(key.end(), v->strides.begin(), v->strides.end());
   }
-  const int64_t batch = c_view.dims[0], cols = c_view.dims[3];
   Entry& e = cache_.GetOrCreate(key, [&] {
     Entry n;
     const auto ad = StridedDesc(a_view.dims, a_view.strides),
                wd = StridedDesc(w_view.dims, w_view.strides),
                cd = StridedDesc(c_view.dims, c_view.strides);
-    const auto md = PlainDesc({batch, 1, 1, cols});
+    const auto md = PlainDesc(mask != nullptr ? addend.dims
+                                              : dnnl::memory::dims{1, 1, 1, 1});
     dnnl::post_ops ops;
     if (scale_ != 1.f)
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, scale_, 0.f);

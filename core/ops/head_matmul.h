@@ -15,20 +15,27 @@ struct HeadView {
   dnnl::memory::dims strides;  // elements, same order
 };
 
-// c[b,h] = scale · a[b,h] · w[b,h] (+ mask[b]) for every (sequence, head) as
+// A dense f32 tensor added to the product, broadcast over the dims that are 1:
+// the padding mask [batch, 1, 1, cols] or a position bias [1, heads, rows,
+// cols] (MPNet).
+struct HeadAddend {
+  const float* data = nullptr;  // null: nothing is added
+  dnnl::memory::dims dims;
+};
+
+// c[b,h] = scale · a[b,h] · w[b,h] (+ addend) for every (sequence, head) as
 // one oneDNN matmul over strided 4-D views: attention reads Q, K, V straight
 // out of the QKV projection and writes the context straight into [rows,
-// hidden], with the scale and the additive padding mask [batch,1,1,cols] as
-// post-ops, so no split/merge copies and no separate mask pass. One primitive
-// per (views, mask) shape.
+// hidden], with the scale and the additive mask or bias as post-ops, so no
+// split/merge copies and no separate mask pass. One primitive per (views,
+// addend) shape.
 class HeadMatMul {
  public:
   HeadMatMul(DnnlContext* ctx, float scale) : ctx_(ctx), scale_(scale) {}
 
-  // mask: null or [batch, 1, 1, c.cols] additive.
   void Forward(const float* a, const HeadView& a_view, const float* w,
                const HeadView& w_view, float* c, const HeadView& c_view,
-               const float* mask);
+               const HeadAddend& addend = {});
 
  private:
   struct Entry {

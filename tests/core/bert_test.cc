@@ -1,10 +1,10 @@
 // BERT golden conformance against tests/data/bert-tiny (HF transformers 4.57.6
 // outputs).
-#include "core/models/bert.h"
-
 #include <cmath>
 #include <fstream>
 
+#include "core/models/safetensors.h"
+#include "core/models/transformer_encoder.h"
 #include "core/pooling.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -73,7 +73,7 @@ class BertGoldenTest : public ::testing::Test {
     auto t = SafetensorsFile::Open(kFolder + "/tensors.safetensors");
     ASSERT_TRUE(t.ok()) << t.status();
     tensors_ = t->release();
-    auto m = BertModel::Load(kFolder);
+    auto m = TransformerEncoder::Load(kFolder);
     ASSERT_TRUE(m.ok()) << m.status();
     model_ = m->release();
   }
@@ -82,10 +82,10 @@ class BertGoldenTest : public ::testing::Test {
     delete tensors_;
   }
   static SafetensorsFile* tensors_;
-  static BertModel* model_;
+  static TransformerEncoder* model_;
 };
 SafetensorsFile* BertGoldenTest::tensors_ = nullptr;
-BertModel* BertGoldenTest::model_ = nullptr;
+TransformerEncoder* BertGoldenTest::model_ = nullptr;
 
 TEST_F(BertGoldenTest, HiddenStatesAndPooledEmbeddingsMatchHf) {
   auto cases = LoadCases(*tensors_);
@@ -192,7 +192,7 @@ std::string ConfigText() {
 
 TEST_F(BertGoldenTest, BertPrefixedKeysGiveTheSameOutput) {
   std::string dir = CopyCheckpoint("prefixed", "bert.", "", ConfigText());
-  auto prefixed = BertModel::Load(dir);
+  auto prefixed = TransformerEncoder::Load(dir);
   ASSERT_TRUE(prefixed.ok()) << prefixed.status();
   for (const Case& c : LoadCases(*tensors_)) {
     Tensor a, b;
@@ -205,7 +205,7 @@ TEST_F(BertGoldenTest, BertPrefixedKeysGiveTheSameOutput) {
 TEST(BertLoadTest, ErrorsNameTheFileAndTensorOrKey) {
   std::string dir = CopyCheckpoint(
       "missing", "", "encoder.layer.1.output.dense.bias", ConfigText());
-  auto m = BertModel::Load(dir);
+  auto m = TransformerEncoder::Load(dir);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("model.safetensors"), std::string::npos)
       << m.status();
@@ -215,7 +215,7 @@ TEST(BertLoadTest, ErrorsNameTheFileAndTensorOrKey) {
   std::string config = ConfigText();
   config.replace(config.find("\"intermediate_size\": 128"), 24,
                  "\"intermediate_size\": 96");
-  m = BertModel::Load(CopyCheckpoint("shape", "", "", config));
+  m = TransformerEncoder::Load(CopyCheckpoint("shape", "", "", config));
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("has shape [128,64], expected [96,64]"),
             std::string::npos)
@@ -223,16 +223,26 @@ TEST(BertLoadTest, ErrorsNameTheFileAndTensorOrKey) {
 
   for (auto [from, to, key] :
        {std::tuple{"\"gelu\"", "\"quick_gelu\"", "hidden_act"},
-        {"\"bert\"", "\"roberta\"", "model_type"},
+        {"\"bert\"", "\"gpt2\"", "model_type"},
         {"\"absolute\"", "\"relative_key\"", "position_embedding_type"}}) {
     std::string bad = ConfigText();
     bad.replace(bad.find(from), std::string(from).size(), to);
-    m = BertModel::Load(CopyCheckpoint(key, "", "", bad));
+    m = TransformerEncoder::Load(CopyCheckpoint(key, "", "", bad));
     ASSERT_FALSE(m.ok()) << key;
     EXPECT_NE(m.status().message().find("config.json"), std::string::npos)
         << m.status();
     EXPECT_NE(m.status().message().find(key), std::string::npos) << m.status();
   }
+  // An unknown model_type lists what is supported.
+  std::string gpt2 = ConfigText();
+  gpt2.replace(gpt2.find("\"bert\""), 6, "\"gpt2\"");
+  m = TransformerEncoder::Load(CopyCheckpoint("gpt2", "", "", gpt2));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find(
+                "supported: bert, roberta, xlm-roberta, camembert, "
+                "distilbert, mpnet"),
+            std::string::npos)
+      << m.status();
 }
 
 }  // namespace

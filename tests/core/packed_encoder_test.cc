@@ -6,8 +6,8 @@
 #include <random>
 
 #include "core/layers/packed_layout.h"
-#include "core/models/bert.h"
 #include "core/models/sentence_encoder.h"
+#include "core/models/transformer_encoder.h"
 #include "core/ops/primitive_cache.h"
 #include "gtest/gtest.h"
 
@@ -64,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(Precisions, PackedEncoderTest,
                          ::testing::Values(DType::kFloat32, DType::kInt8));
 
 TEST(PackedEncoderTest, PaddedForwardEqualsPackedRowsAndZeroesPadding) {
-  auto model = BertModel::Load(kFolder);
+  auto model = TransformerEncoder::Load(kFolder);
   ASSERT_TRUE(model.ok()) << model.status();
   const auto texts = MixedTexts();
   std::vector<absl::Span<const int32_t>> seqs(texts.begin(), texts.end());
@@ -94,7 +94,7 @@ TEST(PackedEncoderTest, PaddedForwardEqualsPackedRowsAndZeroesPadding) {
 }
 
 TEST(PackedEncoderTest, RejectsMaskThatIsNotRightPadded) {
-  auto model = BertModel::Load(kFolder);
+  auto model = TransformerEncoder::Load(kFolder);
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<int32_t> ids = {2, 7, 3, 0}, mask = {0, 1, 1, 1};
   Tensor out;

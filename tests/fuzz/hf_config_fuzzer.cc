@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/models/bert.h"
+#include "core/models/encoder_architecture.h"
 #include "core/models/hf_config.h"
 #include "core/models/marian_config.h"
 #include "core/pooling.h"
@@ -78,14 +78,14 @@ void RunBertFolderLoaders(const ScratchFolder& folder, Target target) {
   const std::string& path = folder.path();
   switch (target) {
     case kBertConfig: {
-      absl::StatusOr<BertConfig> config = ReadBertConfig(path);
+      absl::StatusOr<EncoderConfig> config = ReadEncoderConfig(path);
       if (config.ok()) {
         Require(config->hidden_size > 0 && config->num_heads > 0 &&
                     config->hidden_size % config->num_heads == 0 &&
                     config->vocab_size > 0 &&
                     config->max_position_embeddings > 0 &&
-                    config->num_layers >= 0,
-                "ReadBertConfig accepted an unusable architecture");
+                    config->num_layers >= 0 && config->max_tokens() > 0,
+                "ReadEncoderConfig accepted an unusable architecture");
       }
       break;
     }

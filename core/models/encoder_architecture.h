@@ -1,0 +1,89 @@
+#ifndef ATTNSERVE_CORE_MODELS_ENCODER_ARCHITECTURE_H_
+#define ATTNSERVE_CORE_MODELS_ENCODER_ARCHITECTURE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/models/encoder_config.h"
+#include "core/models/hf_config.h"
+#include "core/models/transformer_encoder.h"
+#include "core/models/weight_reader.h"
+
+namespace attnserve {
+
+// One encoder architecture of the registry, keyed by config.json model_type:
+// how its config.json maps to EncoderConfig and how its checkpoint names the
+// tensors. Each lives in its own file (core/models/bert.cc, roberta.cc,
+// distilbert.cc, mpnet.cc); EncoderArchitectures() lists them.
+struct EncoderArchitecture {
+  std::vector<std::string_view> model_types;  // e.g. {"roberta"}
+  // The base model's tensors inside a task model's checkpoint
+  // (BertForSequenceClassification: "bert."); tried when the bare names are
+  // absent.
+  std::string_view base_prefix;
+  // config.json -> EncoderConfig (model_type already matched); errors name
+  // the file and the key.
+  absl::StatusOr<EncoderConfig> (*read_config)(const JsonFile& config);
+  // The encoder's tensors, read through `r` (already scoped to the base
+  // model), shapes checked against `c`.
+  absl::Status (*read_weights)(const WeightReader& r, const EncoderConfig& c,
+                               EncoderWeights* w);
+};
+
+// Every registered architecture.
+const std::vector<EncoderArchitecture>& EncoderArchitectures();
+// The supported model_type values, comma separated (for messages).
+std::string SupportedEncoderTypes();
+
+// <folder>/config.json -> EncoderConfig through the architecture its
+// model_type names; an unknown model_type is InvalidArgument listing the
+// supported ones.
+absl::StatusOr<EncoderConfig> ReadEncoderConfig(const std::string& folder);
+// The encoder's weights from a checkpoint (bare names or under the
+// architecture's base prefix).
+absl::StatusOr<EncoderWeights> ReadEncoderWeights(const WeightSource& source,
+                                                  const EncoderConfig& config);
+
+// Helpers for the architecture files.
+// config[key] as an int in (0, 2^30]; error names the file and key.
+absl::StatusOr<int> PositiveConfigInt(const JsonFile& f,
+                                      const std::string& key);
+// config[key] (an HF activation name such as "gelu") as an Activation.
+absl::StatusOr<Activation> ConfigActivation(const JsonFile& f,
+                                            const std::string& key);
+// The keys BERT's config.json and its descendants (RoBERTa, XLM-R,
+// CamemBERT, MPNet) share: vocab_size, hidden_size, num_hidden_layers,
+// num_attention_heads, intermediate_size, max_position_embeddings,
+// hidden_act, layer_norm_eps, type_vocab_size (when `token_types`) and
+// position_embedding_type (only "absolute").
+absl::StatusOr<EncoderConfig> ReadBertStyleConfig(const JsonFile& f,
+                                                  bool token_types);
+// positions = kAfterPadding with padding_idx = config pad_token_id (default
+// 1, as RobertaConfig); checks it leaves room in the position table and the
+// vocabulary.
+absl::Status SetPositionsAfterPadding(const JsonFile& f, EncoderConfig* c);
+// Checks hidden % heads == 0 (error names the file).
+absl::Status CheckHeads(const JsonFile& f, const EncoderConfig& c);
+// Reads c.num_layers layers "<scope>.<i>" with `read_layer` into w->layers.
+using LayerWeightsReader = absl::Status (*)(const WeightReader& r,
+                                            const EncoderConfig& c,
+                                            EncoderLayerWeights* layer);
+absl::Status ReadLayers(const WeightReader& r, const std::string& scope,
+                        const EncoderConfig& c, LayerWeightsReader read_layer,
+                        EncoderWeights* w);
+// BERT's tensor names: embeddings (ReadBertStyleEmbeddings) and
+// encoder.layer.<i>.{attention.self.query, attention.output.dense,
+// attention.output.LayerNorm, intermediate.dense, output.dense,
+// output.LayerNorm}: BERT, RoBERTa, XLM-R, CamemBERT.
+absl::Status ReadBertStyleWeights(const WeightReader& r, const EncoderConfig& c,
+                                  EncoderWeights* w);
+// embeddings.{word,position,token_type}_embeddings + embeddings.LayerNorm
+// (token types only when c.type_vocab_size > 0).
+absl::Status ReadBertStyleEmbeddings(const WeightReader& r,
+                                     const EncoderConfig& c, EncoderWeights* w);
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_MODELS_ENCODER_ARCHITECTURE_H_
