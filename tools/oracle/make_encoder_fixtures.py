@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import sys
 import tempfile
@@ -37,25 +36,6 @@ CONFIGS = {
 }
 
 
-def exact_length_text(tok, length, seed):
-    """A text whose ids (with special tokens, untruncated) are exactly `length` long."""
-    rng = random.Random(seed)
-    pool = [w for s in mt.SENTENCES for w in s.split()]
-    words = []
-    for _ in range(10000):
-        n = len(tok(" ".join(words))["input_ids"])
-        if n == length:
-            return " ".join(words)
-        if n < length:
-            words.append(rng.choice(pool))
-        else:
-            words.pop()
-            words.append(rng.choice(pool))
-            if len(tok(" ".join(words))["input_ids"]) > length:
-                words.pop()
-    raise RuntimeError("no text of exactly %d tokens found" % length)
-
-
 def case_texts(tok, max_len):
     pad = tok.pad_token
     return [
@@ -72,9 +52,9 @@ def case_texts(tok, max_len):
          "and MPNet positions skip it", ["a %s b %s c" % (pad, pad), "%s x" % pad,
                                          "x%s%sy [PAD] <pad>" % (pad, pad)]),
         ("exact_max", "exactly max_seq_length ids: nothing truncated",
-         [exact_length_text(tok, max_len, 1)]),
+         [mt.exact_length_text(tok, max_len, 1)]),
         ("over_max", "over-long texts: truncated to max_seq_length (last id is the end token)",
-         [mt.long_text(), mt.TEXTS[28], exact_length_text(tok, max_len + 1, 2)]),
+         [mt.long_text(), mt.TEXTS[28], mt.exact_length_text(tok, max_len + 1, 2)]),
         ("empty", "empty text: only the special tokens", [""]),
         ("whitespace", "whitespace-only texts", mt.TEXTS[31:33]),
         ("batch_padding", "texts of different lengths in one batch (right padding)",
@@ -98,7 +78,8 @@ def versions():
 def run_case(st, model, arch, name, covers, texts, tensors):
     import torch
     tok = st.tokenizer
-    features = st.tokenize(texts)  # padding longest, truncation to st.max_seq_length
+    # padding longest, truncation to st.max_seq_length, after str.strip() of each text
+    features = st.tokenize(texts)
     ids, mask = features["input_ids"], features["attention_mask"]
     pos = tiny_encoders.position_ids(arch, ids, tok.pad_token_id)
     last, hidden = tiny_encoders.forward(model, features)
@@ -120,7 +101,7 @@ def run_case(st, model, arch, name, covers, texts, tensors):
     case = {"name": name, "covers": covers, "texts": texts,
             "tokens": [tok.convert_ids_to_tokens(row[:n].tolist()) for row, n in zip(ids, seq_lens)],
             "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "seq_lens": seq_lens,
-            "truncated": [len(tok(t)["input_ids"]) > st.max_seq_length for t in texts],
+            "truncated": [len(tok(t.strip())["input_ids"]) > st.max_seq_length for t in texts],
             "position_ids": pos.tolist(), "shape": list(ids.shape),
             "model_inputs": sorted(k for k in features if k in model.forward.__code__.co_varnames),
             "check": {"max_abs_diff_encode_sdpa_vs_eager_pooled":
@@ -162,8 +143,9 @@ def write_arch(arch, out):
                    "rows of word and position embeddings) re-drawn N(0,0.1)" %
                    (" and relative_attention_bias" if arch == "mpnet" else ""),
            "tokenizer_call": {"class": type(tok).__name__ + " (fast, AutoTokenizer)",
-                              "call": "SentenceTransformer.tokenize: padding longest, "
-                                      "truncation longest_first, max_length=max_seq_length",
+                              "call": "SentenceTransformer.tokenize: text.strip() (Python's "
+                                      "Unicode whitespace), padding longest, truncation "
+                                      "longest_first, max_length=max_seq_length",
                               "max_seq_length": st.max_seq_length, "vocab_size": len(tok),
                               "special_ids": {k: tok.convert_tokens_to_ids(v) for k, v in
                                               tok.special_tokens_map.items()

@@ -107,5 +107,24 @@ def corpus(seed, lines=600):
     return out
 
 
+def exact_length_text(tok, length, seed):
+    """A text whose ids (with special tokens, untruncated) are exactly `length` long."""
+    rng = random.Random(seed)
+    pool = [w for s in SENTENCES for w in s.split()]
+    words = []
+    for _ in range(10000):
+        n = len(tok(" ".join(words))["input_ids"])
+        if n == length:
+            return " ".join(words)
+        if n < length:
+            words.append(rng.choice(pool))
+        else:
+            words.pop()
+            words.append(rng.choice(pool))
+            if len(tok(" ".join(words))["input_ids"]) > length:
+                words.pop()
+    raise RuntimeError("no text of exactly %d tokens found" % length)
+
+
 def all_texts():
     return TEXTS + [long_text()]
