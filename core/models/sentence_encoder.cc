@@ -1,6 +1,6 @@
-// SentenceEncoder::Load: a BERT-family sentence-transformers folder ->
-// BertSentenceEncoder (WordPiece tokenizer + TransformerEncoder + pooling), as
-// SentenceTransformer.encode.
+// SentenceEncoder::Load: a sentence-transformers folder of any registered
+// encoder architecture -> TransformerSentenceEncoder (tokenizer +
+// TransformerEncoder + pooling), as SentenceTransformer.encode.
 #include "core/models/sentence_encoder.h"
 
 #include <algorithm>
@@ -10,17 +10,19 @@
 #include "core/models/transformer_encoder.h"
 #include "core/pooling.h"
 #include "core/status_guard.h"
+#include "core/tokenizers/tokenizer.h"
+#include "core/tokenizers/unicode.h"
 #include "core/tokenizers/wordpiece.h"
 
 namespace attnserve {
 namespace {
 
-class BertSentenceEncoder : public SentenceEncoder {
+class TransformerSentenceEncoder : public SentenceEncoder {
  public:
-  BertSentenceEncoder(std::string folder,
-                      std::unique_ptr<WordpieceTokenizer> tokenizer,
-                      std::unique_ptr<TransformerEncoder> model,
-                      PoolingConfig pooling)
+  TransformerSentenceEncoder(std::string folder,
+                             std::unique_ptr<Tokenizer> tokenizer,
+                             std::unique_ptr<TransformerEncoder> model,
+                             PoolingConfig pooling)
       : folder_(std::move(folder)),
         tokenizer_(std::move(tokenizer)),
         model_(std::move(model)),
@@ -31,9 +33,16 @@ class BertSentenceEncoder : public SentenceEncoder {
       max_tokens_ = std::min(max_tokens_, pooling_.max_seq_length);
   }
 
+  // sentence-transformers strips each text (Python str.strip()) before its
+  // tokenizer sees it; byte-level BPE would otherwise keep the spaces.
   absl::StatusOr<Encoding> Tokenize(std::string_view text,
                                     bool truncate) const override {
-    return tokenizer_->Encode(text, truncate, max_tokens_);
+    absl::StatusOr<std::u32string> decoded = DecodeUtf8(text);
+    if (!decoded.ok()) return decoded.status();
+    const std::u32string_view stripped = StripPythonSpace(*decoded);
+    if (stripped.size() == decoded->size())
+      return tokenizer_->Encode(text, truncate, max_tokens_);
+    return tokenizer_->Encode(EncodeUtf8(stripped), truncate, max_tokens_);
   }
 
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
@@ -86,7 +95,7 @@ class BertSentenceEncoder : public SentenceEncoder {
 
  private:
   std::string folder_;  // for error messages
-  std::unique_ptr<WordpieceTokenizer> tokenizer_;
+  std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<TransformerEncoder> model_;
   PoolingConfig pooling_;
   int max_tokens_ = 0;
@@ -98,12 +107,21 @@ class BertSentenceEncoder : public SentenceEncoder {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadBertSentenceEncoder(
+// tokenizer.json (what sentence-transformers runs: the fast tokenizer) when
+// the folder has one, else vocab.txt as transformers' slow BertTokenizer.
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
+    const std::string& folder) {
+  auto wordpiece = WordpieceTokenizer::Load(folder);
+  if (!wordpiece.ok()) return wordpiece.status();
+  return std::unique_ptr<Tokenizer>(*std::move(wordpiece));
+}
+
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadTransformerSentenceEncoder(
     const std::string& folder, const LoadOptions& options) {
-  // Rejects non-BERT config.json first, and bfloat16 on CPUs without it.
+  // Rejects an unknown model_type first, and bfloat16 on CPUs without it.
   auto model = TransformerEncoder::Load(folder, options);
   if (!model.ok()) return model.status();
-  auto tokenizer = WordpieceTokenizer::Load(folder);
+  auto tokenizer = LoadTokenizer(folder);
   if (!tokenizer.ok()) return tokenizer.status();
   if ((*tokenizer)->vocab_size() > (*model)->config().vocab_size) {
     return absl::InvalidArgumentError(
@@ -113,7 +131,7 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadBertSentenceEncoder(
   }
   auto pooling = ReadPoolingConfig(folder);
   if (!pooling.ok()) return pooling.status();
-  return std::unique_ptr<SentenceEncoder>(new BertSentenceEncoder(
+  return std::unique_ptr<SentenceEncoder>(new TransformerSentenceEncoder(
       folder, std::move(*tokenizer), std::move(*model), *pooling));
 }
 
@@ -122,7 +140,7 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadBertSentenceEncoder(
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
     const std::string& folder, const LoadOptions& options) {
   return CatchToStatus(absl::StrCat("loading the encoder from ", folder), [&] {
-    return LoadBertSentenceEncoder(folder, options);
+    return LoadTransformerSentenceEncoder(folder, options);
   });
 }
 

@@ -16,8 +16,9 @@ namespace attnserve {
 
 enum class Pooling { kMean, kCls, kMax };
 
-// A sentence-embedding model loaded from a Hugging Face / sentence-transformers folder
-// (BERT family): tokenizer + encoder + pooling (+ normalisation), as SentenceTransformer.encode.
+// A sentence-embedding model loaded from a Hugging Face / sentence-transformers folder of any
+// registered encoder architecture (core/models/encoder_architecture.h): tokenizer + encoder +
+// pooling (+ normalisation), as SentenceTransformer.encode.
 // Tokenize and the accessors are thread-safe; Embed is called by one thread at a time (it uses
 // the instance's activation arena).
 class SentenceEncoder {
@@ -26,8 +27,10 @@ class SentenceEncoder {
                                                                const LoadOptions& options = {});
   virtual ~SentenceEncoder() = default;
 
-  // [CLS] pieces [SEP]. Over max_input_tokens(): InvalidArgument unless truncate, then cut so the
-  // last id is still [SEP]. Invalid UTF-8: InvalidArgument.
+  // The text stripped of Python whitespace at both ends (as sentence-transformers), tokenized
+  // with the model's special tokens ([CLS] pieces [SEP], <s> pieces </s>, ...). Over
+  // max_input_tokens(): InvalidArgument unless truncate, then the pieces are cut and the special
+  // tokens kept. Invalid UTF-8: InvalidArgument.
   virtual absl::StatusOr<Encoding> Tokenize(std::string_view text, bool truncate) const = 0;
 
   // One embedding per text of the batch (ids from Tokenize), in order.
@@ -35,7 +38,7 @@ class SentenceEncoder {
       absl::Span<const absl::Span<const int32_t>> batch, Pooling pooling, bool normalize) = 0;
 
   virtual std::string architecture() const = 0;  // config.json model_type
-  virtual int max_input_tokens() const = 0;      // including [CLS]/[SEP]
+  virtual int max_input_tokens() const = 0;      // including special tokens
   virtual int dimensions() const = 0;
   virtual Pooling default_pooling() const = 0;   // 1_Pooling/config.json
   virtual bool default_normalize() const = 0;    // modules.json has Normalize

@@ -117,6 +117,12 @@ bool IsPythonSpace(char32_t cp) {
          cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
+std::u32string_view StripPythonSpace(std::u32string_view text) {
+  while (!text.empty() && IsPythonSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsPythonSpace(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 std::vector<std::u32string> SplitOnPythonSpace(std::u32string_view text) {
   std::vector<std::u32string> words;
   size_t i = 0;

@@ -25,6 +25,10 @@ void AppendUtf8(char32_t cp, std::string* out);
 // Python str.isspace(): Unicode category Zs or bidirectional class WS/B/S.
 bool IsPythonSpace(char32_t cp);
 
+// Python str.strip() with no argument: `text` without IsPythonSpace at
+// either end.
+std::u32string_view StripPythonSpace(std::u32string_view text);
+
 // Python str.split() with no argument: words between runs of IsPythonSpace.
 std::vector<std::u32string> SplitOnPythonSpace(std::u32string_view text);
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/tokenizers/bert_basic_tokenizer.h"
 #include "core/tokenizers/encoding.h"
+#include "core/tokenizers/tokenizer.h"
 #include "core/tokenizers/vocabulary.h"
 
 namespace attnserve {
@@ -21,7 +22,7 @@ namespace attnserve {
 // BasicTokenizer and greedy longest-match-first WordPiece; the result is
 // wrapped in [CLS] ... [SEP]. Thread-safe: Encode is const and keeps no mutable
 // state.
-class WordpieceTokenizer {
+class WordpieceTokenizer : public Tokenizer {
  public:
   // Reads vocab.txt, tokenizer_config.json and special_tokens_map.json (both
   // optional, BertTokenizer defaults otherwise) from `folder`. tokenizer.json
@@ -34,16 +35,16 @@ class WordpieceTokenizer {
   // ([SEP] stays last) and sets Encoding::truncated. Invalid UTF-8:
   // InvalidArgument naming the byte offset.
   absl::StatusOr<Encoding> Encode(std::string_view text, bool truncate,
-                                  int max_tokens) const;
+                                  int max_tokens) const override;
 
   int pad_id() const { return pad_id_; }
   int cls_id() const { return cls_id_; }
   int sep_id() const { return sep_id_; }
   int unk_id() const { return unk_id_; }
   // Ids are 0..vocab_size()-1 (vocab.txt lines and added tokens).
-  int vocab_size() const { return vocab_size_; }
+  int vocab_size() const override { return vocab_size_; }
   // tokenizer_config.json model_max_length, or INT_MAX when absent.
-  int model_max_length() const { return model_max_length_; }
+  int model_max_length() const override { return model_max_length_; }
 
  private:
   // A token matched literally in the raw text (transformers' tokens_trie).

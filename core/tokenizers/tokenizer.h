@@ -1,0 +1,33 @@
+#ifndef ATTNSERVE_CORE_TOKENIZERS_TOKENIZER_H_
+#define ATTNSERVE_CORE_TOKENIZERS_TOKENIZER_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/tokenizers/encoding.h"
+
+namespace attnserve {
+
+// What an encoder model needs of its tokenizer: text -> ids with the model's
+// special tokens. Implementations: HfTokenizer (tokenizer.json, through
+// Hugging Face's own `tokenizers`) and WordpieceTokenizer (a vocab.txt-only
+// folder, as transformers' slow BertTokenizer). Thread-safe.
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // The text's ids with special tokens. Over max_tokens: InvalidArgument
+  // unless `truncate`, which cuts the text's pieces (special tokens stay) so
+  // exactly max_tokens remain and sets Encoding::truncated. Invalid UTF-8:
+  // InvalidArgument naming the byte offset.
+  virtual absl::StatusOr<Encoding> Encode(std::string_view text, bool truncate,
+                                          int max_tokens) const = 0;
+  // Ids are 0..vocab_size()-1 (including added tokens).
+  virtual int vocab_size() const = 0;
+  // tokenizer_config.json model_max_length, or INT_MAX when absent.
+  virtual int model_max_length() const = 0;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_TOKENIZERS_TOKENIZER_H_
