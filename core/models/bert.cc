@@ -6,6 +6,17 @@
 
 namespace attnserve {
 
+EncoderLayerNames BertLayerNames() {
+  return {"attention.self.query",
+          "attention.self.key",
+          "attention.self.value",
+          "attention.output.dense",
+          "attention.output.LayerNorm",
+          "intermediate.dense",
+          "output.dense",
+          "output.LayerNorm"};
+}
+
 absl::StatusOr<EncoderConfig> ReadBertStyleConfig(const JsonFile& f,
                                                   bool token_types) {
   ASSIGN_OR_RETURN(std::string pos,
@@ -50,7 +61,7 @@ absl::StatusOr<EncoderConfig> ReadBertConfig(const JsonFile& f) {
 
 const EncoderArchitecture& BertArchitecture() {
   static const EncoderArchitecture arch{
-      {"bert"}, "bert.", ReadBertConfig, ReadBertStyleWeights};
+      {"bert"}, "bert.", ReadBertConfig, "encoder.layer", BertLayerNames()};
   return arch;
 }
 

@@ -27,36 +27,17 @@ absl::StatusOr<EncoderConfig> ReadDistilBertConfig(const JsonFile& f) {
   return c;
 }
 
-absl::Status ReadDistilBertLayer(const WeightReader& r, const EncoderConfig& c,
-                                 EncoderLayerWeights* L) {
-  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
-  AttentionWeights& A = L->attention;
-  const WeightReader a = r.Scope("attention");
-  RETURN_IF_ERROR(a.ReadLinear("q_lin", h, h, &A.q_w, &A.q_b));
-  RETURN_IF_ERROR(a.ReadLinear("k_lin", h, h, &A.k_w, &A.k_b));
-  RETURN_IF_ERROR(a.ReadLinear("v_lin", h, h, &A.v_w, &A.v_b));
-  RETURN_IF_ERROR(a.ReadLinear("out_lin", h, h, &A.o_w, &A.o_b));
-  RETURN_IF_ERROR(
-      r.ReadLayerNorm("sa_layer_norm", h, &L->attn_ln_g, &L->attn_ln_b));
-  RETURN_IF_ERROR(r.ReadLinear("ffn.lin1", ffn, h, &L->ffn_in_w, &L->ffn_in_b));
-  RETURN_IF_ERROR(
-      r.ReadLinear("ffn.lin2", h, ffn, &L->ffn_out_w, &L->ffn_out_b));
-  return r.ReadLayerNorm("output_layer_norm", h, &L->ffn_ln_g, &L->ffn_ln_b);
-}
-
-absl::Status ReadDistilBertWeights(const WeightReader& r,
-                                   const EncoderConfig& c, EncoderWeights* w) {
-  RETURN_IF_ERROR(ReadBertStyleEmbeddings(r, c, w));
-  return ReadLayers(r, "transformer.layer", c, ReadDistilBertLayer, w);
-}
-
 }  // namespace
 
 const EncoderArchitecture& DistilBertArchitecture() {
-  static const EncoderArchitecture arch{{"distilbert"},
-                                        "distilbert.",
-                                        ReadDistilBertConfig,
-                                        ReadDistilBertWeights};
+  static const EncoderArchitecture arch{
+      {"distilbert"},
+      "distilbert.",
+      ReadDistilBertConfig,
+      "transformer.layer",
+      {"attention.q_lin", "attention.k_lin", "attention.v_lin",
+       "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2",
+       "output_layer_norm"}};
   return arch;
 }
 

@@ -57,6 +57,54 @@ absl::StatusOr<EncoderConfig> ReadEncoderConfig(const std::string& folder) {
   return c;
 }
 
+namespace {
+
+absl::Status ReadLayer(const WeightReader& r, const EncoderConfig& c,
+                       const EncoderLayerNames& n, EncoderLayerWeights* L) {
+  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
+  AttentionWeights& A = L->attention;
+  RETURN_IF_ERROR(r.ReadLinear(n.q, h, h, &A.q_w, &A.q_b));
+  RETURN_IF_ERROR(r.ReadLinear(n.k, h, h, &A.k_w, &A.k_b));
+  RETURN_IF_ERROR(r.ReadLinear(n.v, h, h, &A.v_w, &A.v_b));
+  RETURN_IF_ERROR(r.ReadLinear(n.o, h, h, &A.o_w, &A.o_b));
+  RETURN_IF_ERROR(r.ReadLayerNorm(n.attn_ln, h, &L->attn_ln_g, &L->attn_ln_b));
+  RETURN_IF_ERROR(r.ReadLinear(n.ffn_in, ffn, h, &L->ffn_in_w, &L->ffn_in_b));
+  RETURN_IF_ERROR(
+      r.ReadLinear(n.ffn_out, h, ffn, &L->ffn_out_w, &L->ffn_out_b));
+  return r.ReadLayerNorm(n.ffn_ln, h, &L->ffn_ln_g, &L->ffn_ln_b);
+}
+
+absl::Status ReadEmbeddings(const WeightReader& r, const EncoderConfig& c,
+                            EncoderWeights* w) {
+  const int64_t h = c.hidden_size;
+  const WeightReader e = r.Scope("embeddings");
+  RETURN_IF_ERROR(
+      e.Read("word_embeddings.weight", {c.vocab_size, h}, &w->word_embeddings));
+  RETURN_IF_ERROR(e.Read("position_embeddings.weight",
+                         {c.max_position_embeddings, h},
+                         &w->position_embeddings));
+  if (c.type_vocab_size > 0) {
+    RETURN_IF_ERROR(e.Read("token_type_embeddings.weight",
+                           {c.type_vocab_size, h}, &w->token_type_embeddings));
+  }
+  return e.ReadLayerNorm("LayerNorm", h, &w->embeddings_ln_g,
+                         &w->embeddings_ln_b);
+}
+
+absl::Status ReadWeights(const EncoderArchitecture& arch, const WeightReader& r,
+                         const EncoderConfig& c, EncoderWeights* w) {
+  RETURN_IF_ERROR(ReadEmbeddings(r, c, w));
+  w->layers.resize(c.num_layers);
+  for (int i = 0; i < c.num_layers; ++i) {
+    RETURN_IF_ERROR(ReadLayer(r.Scope(absl::StrCat(arch.layers_scope, ".", i)),
+                              c, arch.layer_names, &w->layers[i]));
+  }
+  if (arch.read_extra != nullptr) RETURN_IF_ERROR(arch.read_extra(r, c, w));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<EncoderWeights> ReadEncoderWeights(const WeightSource& source,
                                                   const EncoderConfig& config) {
   const EncoderArchitecture* arch = Find(config.model_type);
@@ -73,7 +121,7 @@ absl::StatusOr<EncoderWeights> ReadEncoderWeights(const WeightSource& source,
     r = prefixed;
   }
   EncoderWeights w;
-  RETURN_IF_ERROR(arch->read_weights(r, config, &w));
+  RETURN_IF_ERROR(ReadWeights(*arch, r, config, &w));
   return w;
 }
 
@@ -117,63 +165,6 @@ absl::Status CheckHeads(const JsonFile& f, const EncoderConfig& c) {
   return absl::InvalidArgumentError(absl::StrCat(
       f.path(), ": hidden size ", c.hidden_size,
       " is not a multiple of the number of attention heads ", c.num_heads));
-}
-
-namespace {
-
-absl::Status ReadBertStyleLayer(const WeightReader& r, const EncoderConfig& c,
-                                EncoderLayerWeights* L) {
-  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
-  AttentionWeights& A = L->attention;
-  const WeightReader self = r.Scope("attention.self");
-  RETURN_IF_ERROR(self.ReadLinear("query", h, h, &A.q_w, &A.q_b));
-  RETURN_IF_ERROR(self.ReadLinear("key", h, h, &A.k_w, &A.k_b));
-  RETURN_IF_ERROR(self.ReadLinear("value", h, h, &A.v_w, &A.v_b));
-  RETURN_IF_ERROR(r.ReadLinear("attention.output.dense", h, h, &A.o_w, &A.o_b));
-  RETURN_IF_ERROR(r.ReadLayerNorm("attention.output.LayerNorm", h,
-                                  &L->attn_ln_g, &L->attn_ln_b));
-  RETURN_IF_ERROR(
-      r.ReadLinear("intermediate.dense", ffn, h, &L->ffn_in_w, &L->ffn_in_b));
-  RETURN_IF_ERROR(
-      r.ReadLinear("output.dense", h, ffn, &L->ffn_out_w, &L->ffn_out_b));
-  return r.ReadLayerNorm("output.LayerNorm", h, &L->ffn_ln_g, &L->ffn_ln_b);
-}
-
-}  // namespace
-
-absl::Status ReadBertStyleEmbeddings(const WeightReader& r,
-                                     const EncoderConfig& c,
-                                     EncoderWeights* w) {
-  const int64_t h = c.hidden_size;
-  const WeightReader e = r.Scope("embeddings");
-  RETURN_IF_ERROR(
-      e.Read("word_embeddings.weight", {c.vocab_size, h}, &w->word_embeddings));
-  RETURN_IF_ERROR(e.Read("position_embeddings.weight",
-                         {c.max_position_embeddings, h},
-                         &w->position_embeddings));
-  if (c.type_vocab_size > 0) {
-    RETURN_IF_ERROR(e.Read("token_type_embeddings.weight",
-                           {c.type_vocab_size, h}, &w->token_type_embeddings));
-  }
-  return e.ReadLayerNorm("LayerNorm", h, &w->embeddings_ln_g,
-                         &w->embeddings_ln_b);
-}
-
-absl::Status ReadBertStyleWeights(const WeightReader& r, const EncoderConfig& c,
-                                  EncoderWeights* w) {
-  RETURN_IF_ERROR(ReadBertStyleEmbeddings(r, c, w));
-  return ReadLayers(r, "encoder.layer", c, ReadBertStyleLayer, w);
-}
-
-absl::Status ReadLayers(const WeightReader& r, const std::string& scope,
-                        const EncoderConfig& c, LayerWeightsReader read_layer,
-                        EncoderWeights* w) {
-  w->layers.resize(c.num_layers);
-  for (int i = 0; i < c.num_layers; ++i) {
-    RETURN_IF_ERROR(
-        read_layer(r.Scope(absl::StrCat(scope, ".", i)), c, &w->layers[i]));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace attnserve

@@ -13,23 +13,35 @@
 
 namespace attnserve {
 
+// Names of one post-LN encoder layer's tensors, relative to the layer's
+// scope ("<layers_scope>.<i>."): Linear q, k, v, o, ffn_in, ffn_out
+// ("<name>.weight", "<name>.bias") and LayerNorm attn_ln, ffn_ln.
+struct EncoderLayerNames {
+  std::string q, k, v, o, attn_ln, ffn_in, ffn_out, ffn_ln;
+};
+
 // One encoder architecture of the registry, keyed by config.json model_type:
 // how its config.json maps to EncoderConfig and how its checkpoint names the
 // tensors. Each lives in its own file (core/models/bert.cc, roberta.cc,
-// distilbert.cc, mpnet.cc); EncoderArchitectures() lists them.
+// distilbert.cc, mpnet.cc); EncoderArchitectures() lists them. Every
+// architecture has BERT's embeddings ("embeddings.word_embeddings",
+// "embeddings.position_embeddings", "embeddings.token_type_embeddings" when
+// it has token types, "embeddings.LayerNorm").
 struct EncoderArchitecture {
   std::vector<std::string_view> model_types;  // e.g. {"roberta"}
   // The base model's tensors inside a task model's checkpoint
   // (BertForSequenceClassification: "bert."); tried when the bare names are
   // absent.
-  std::string_view base_prefix;
+  std::string base_prefix;
   // config.json -> EncoderConfig (model_type already matched); errors name
   // the file and the key.
   absl::StatusOr<EncoderConfig> (*read_config)(const JsonFile& config);
-  // The encoder's tensors, read through `r` (already scoped to the base
-  // model), shapes checked against `c`.
-  absl::Status (*read_weights)(const WeightReader& r, const EncoderConfig& c,
-                               EncoderWeights* w);
+  std::string layers_scope;  // "encoder.layer": layer i is "<scope>.<i>."
+  EncoderLayerNames layer_names;
+  // Tensors beyond the embeddings and layers (MPNet's relative-position
+  // bias), read through the base model's reader; null: none.
+  absl::Status (*read_extra)(const WeightReader& r, const EncoderConfig& c,
+                             EncoderWeights* w) = nullptr;
 };
 
 // Every registered architecture.
@@ -60,30 +72,15 @@ absl::StatusOr<Activation> ConfigActivation(const JsonFile& f,
 // position_embedding_type (only "absolute").
 absl::StatusOr<EncoderConfig> ReadBertStyleConfig(const JsonFile& f,
                                                   bool token_types);
+// BERT's layer names (attention.self.query ... output.LayerNorm): BERT,
+// RoBERTa, XLM-R, CamemBERT.
+EncoderLayerNames BertLayerNames();
 // positions = kAfterPadding with padding_idx = config pad_token_id (default
 // 1, as RobertaConfig); checks it leaves room in the position table and the
 // vocabulary.
 absl::Status SetPositionsAfterPadding(const JsonFile& f, EncoderConfig* c);
 // Checks hidden % heads == 0 (error names the file).
 absl::Status CheckHeads(const JsonFile& f, const EncoderConfig& c);
-// Reads c.num_layers layers "<scope>.<i>" with `read_layer` into w->layers.
-using LayerWeightsReader = absl::Status (*)(const WeightReader& r,
-                                            const EncoderConfig& c,
-                                            EncoderLayerWeights* layer);
-absl::Status ReadLayers(const WeightReader& r, const std::string& scope,
-                        const EncoderConfig& c, LayerWeightsReader read_layer,
-                        EncoderWeights* w);
-// BERT's tensor names: embeddings (ReadBertStyleEmbeddings) and
-// encoder.layer.<i>.{attention.self.query, attention.output.dense,
-// attention.output.LayerNorm, intermediate.dense, output.dense,
-// output.LayerNorm}: BERT, RoBERTa, XLM-R, CamemBERT.
-absl::Status ReadBertStyleWeights(const WeightReader& r, const EncoderConfig& c,
-                                  EncoderWeights* w);
-// embeddings.{word,position,token_type}_embeddings + embeddings.LayerNorm
-// (token types only when c.type_vocab_size > 0).
-absl::Status ReadBertStyleEmbeddings(const WeightReader& r,
-                                     const EncoderConfig& c, EncoderWeights* w);
-
 }  // namespace attnserve
 
 #endif  // ATTNSERVE_CORE_MODELS_ENCODER_ARCHITECTURE_H_

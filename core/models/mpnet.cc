@@ -29,28 +29,9 @@ absl::StatusOr<EncoderConfig> ReadMpnetConfig(const JsonFile& f) {
   return c;
 }
 
-absl::Status ReadMpnetLayer(const WeightReader& r, const EncoderConfig& c,
-                            EncoderLayerWeights* L) {
-  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
-  AttentionWeights& A = L->attention;
-  const WeightReader a = r.Scope("attention.attn");
-  RETURN_IF_ERROR(a.ReadLinear("q", h, h, &A.q_w, &A.q_b));
-  RETURN_IF_ERROR(a.ReadLinear("k", h, h, &A.k_w, &A.k_b));
-  RETURN_IF_ERROR(a.ReadLinear("v", h, h, &A.v_w, &A.v_b));
-  RETURN_IF_ERROR(a.ReadLinear("o", h, h, &A.o_w, &A.o_b));
-  RETURN_IF_ERROR(
-      r.ReadLayerNorm("attention.LayerNorm", h, &L->attn_ln_g, &L->attn_ln_b));
-  RETURN_IF_ERROR(
-      r.ReadLinear("intermediate.dense", ffn, h, &L->ffn_in_w, &L->ffn_in_b));
-  RETURN_IF_ERROR(
-      r.ReadLinear("output.dense", h, ffn, &L->ffn_out_w, &L->ffn_out_b));
-  return r.ReadLayerNorm("output.LayerNorm", h, &L->ffn_ln_g, &L->ffn_ln_b);
-}
-
-absl::Status ReadMpnetWeights(const WeightReader& r, const EncoderConfig& c,
-                              EncoderWeights* w) {
-  RETURN_IF_ERROR(ReadBertStyleEmbeddings(r, c, w));
-  RETURN_IF_ERROR(ReadLayers(r, "encoder.layer", c, ReadMpnetLayer, w));
+absl::Status ReadRelativeAttentionBias(const WeightReader& r,
+                                       const EncoderConfig& c,
+                                       EncoderWeights* w) {
   return r.Read("encoder.relative_attention_bias.weight",
                 {c.relative_attention_buckets, c.num_heads},
                 &w->relative_attention_bias);
@@ -60,7 +41,14 @@ absl::Status ReadMpnetWeights(const WeightReader& r, const EncoderConfig& c,
 
 const EncoderArchitecture& MpnetArchitecture() {
   static const EncoderArchitecture arch{
-      {"mpnet"}, "mpnet.", ReadMpnetConfig, ReadMpnetWeights};
+      {"mpnet"},
+      "mpnet.",
+      ReadMpnetConfig,
+      "encoder.layer",
+      {"attention.attn.q", "attention.attn.k", "attention.attn.v",
+       "attention.attn.o", "attention.LayerNorm", "intermediate.dense",
+       "output.dense", "output.LayerNorm"},
+      ReadRelativeAttentionBias};
   return arch;
 }
 

@@ -23,7 +23,8 @@ const EncoderArchitecture& RobertaArchitecture() {
   static const EncoderArchitecture arch{{"roberta", "xlm-roberta", "camembert"},
                                         "roberta.",
                                         ReadRobertaConfig,
-                                        ReadBertStyleWeights};
+                                        "encoder.layer",
+                                        BertLayerNames()};
   return arch;
 }
 
