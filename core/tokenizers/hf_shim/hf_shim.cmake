@@ -22,21 +22,30 @@ set(ATTNSERVE_CARGO_TARGET_DIR ${_hf_target_default} CACHE PATH
   "cargo target dir for core/tokenizers/hf_shim (keep it outside the clone)")
 
 set(_hf_dir ${CMAKE_CURRENT_SOURCE_DIR}/tokenizers/hf_shim)
-set(_hf_cargo_out ${ATTNSERVE_CARGO_TARGET_DIR}/release/libattnserve_hf_tokenizers.a)
-set(_hf_lib ${CMAKE_BINARY_DIR}/lib/libattnserve_hf_tokenizers.a)
+# TSan builds link the shared library instead: tools/tsan.supp drops the reports of its
+# uninstrumented code by library name (called_from_lib), which needs a .so.
+if(ATTNSERVE_SANITIZE STREQUAL "thread")
+  set(_hf_kind SHARED)
+  set(_hf_file libattnserve_hf_tokenizers.so)
+else()
+  set(_hf_kind STATIC)
+  set(_hf_file libattnserve_hf_tokenizers.a)
+endif()
+set(_hf_cargo_out ${ATTNSERVE_CARGO_TARGET_DIR}/release/${_hf_file})
+set(_hf_lib ${CMAKE_BINARY_DIR}/lib/${_hf_file})
 file(GLOB_RECURSE _hf_rust_srcs CONFIGURE_DEPENDS ${_hf_dir}/src/*.rs)
 add_custom_command(
   OUTPUT ${_hf_lib}
   COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${ATTNSERVE_CARGO_TARGET_DIR}
     ${CARGO} build --release --locked --quiet --manifest-path ${_hf_dir}/Cargo.toml
   COMMAND ${CMAKE_COMMAND} -E copy ${_hf_cargo_out} ${_hf_lib}
-  DEPENDS ${_hf_dir}/Cargo.toml ${_hf_dir}/Cargo.lock ${_hf_rust_srcs}
+  DEPENDS ${_hf_dir}/Cargo.toml ${_hf_dir}/Cargo.lock ${_hf_dir}/build.rs ${_hf_rust_srcs}
   COMMENT "cargo build --release core/tokenizers/hf_shim (Hugging Face tokenizers)"
   USES_TERMINAL
   VERBATIM)
 add_custom_target(attnserve_hf_tokenizers_build DEPENDS ${_hf_lib})
 
-add_library(attnserve_hf_tokenizers STATIC IMPORTED GLOBAL)
+add_library(attnserve_hf_tokenizers ${_hf_kind} IMPORTED GLOBAL)
 set_target_properties(attnserve_hf_tokenizers PROPERTIES IMPORTED_LOCATION ${_hf_lib})
 add_dependencies(attnserve_hf_tokenizers attnserve_hf_tokenizers_build)
 # What Rust's std needs from libc (threads, dlsym for weak symbols, libm).
