@@ -72,4 +72,22 @@ if [ -x "$root/.venv/bin/python" ]; then
     mkdir -p "$root/models" && ln -sfn "$minilm" "$root/models/all-MiniLM-L6-v2"
   fi
 fi
+# Rust (core/tokenizers/hf_shim: Hugging Face's tokenizers crate, built by cargo inside the CMake
+# build). Debian bookworm's cargo (Rust 1.65) is too old for its dependencies (they need 1.85), so
+# the toolchain comes from rustup, not apt; this script does not install it for you.
+cargo_bin=$(command -v cargo || true)
+[ -n "$cargo_bin" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo_bin="$HOME/.cargo/bin/cargo"
+if [ -z "$cargo_bin" ]; then
+  echo "install-deps: cargo NOT FOUND. The build needs Rust >= 1.85 with cargo: install it with" \
+    "rustup (the official Rust installer, into \$HOME/.cargo), then run this script again." >&2
+  exit 1
+fi
+rust_minor=$("$cargo_bin" --version | sed -n 's/^cargo 1\.\([0-9]*\).*/\1/p')
+if [ -z "$rust_minor" ] || [ "$rust_minor" -lt 85 ]; then
+  echo "install-deps: $("$cargo_bin" --version) is too old: the build needs cargo/Rust >= 1.85" \
+    "(rustup update)" >&2
+  exit 1
+fi
+# Download the locked crates now so the build itself does not wait on the network.
+"$cargo_bin" fetch --locked --quiet --manifest-path "$root/core/tokenizers/hf_shim/Cargo.toml"
 echo "install-deps: ok"

@@ -73,6 +73,12 @@ def seeds_tokenizers():
         write("wordpiece", f"case{i}_strict", t.encode() + bytes([10, 0]))
     for i, t in enumerate(golden_texts("marian-tiny")):
         write("marian_tokenizer", f"case{i}", t.encode() + bytes([0, 0, 130, 1]))
+    # hf_tokenizer: text + [max_tokens byte, pair, truncate, family] (consumed from the end);
+    # max_tokens 24 (byte 25), families in the fuzzer's kFamilies order.
+    for f, family in enumerate(["wordpiece-bert", "wordpiece-mpnet", "bpe-roberta", "unigram-xlmr"]):
+        cases = json.loads((DATA / "tokenizers" / family / "cases.json").read_text())["cases"]
+        for i, c in enumerate(cases[:8]):
+            write("hf_tokenizer", f"{family}_{i}", c["text"].encode() + bytes([25, 0, 1, f]))
 
 
 def encode(message, text):

@@ -1,0 +1,161 @@
+#include "core/tokenizers/hf_tokenizer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/tokenizers/bert_tokenizer_config.h"
+#include "core/tokenizers/unicode.h"
+
+namespace attnserve {
+namespace {
+
+// Takes ownership of a shim error string.
+std::string TakeError(char* error) {
+  std::string message = error != nullptr ? error : "unknown error";
+  attnserve_hf_free_string(error);
+  return message;
+}
+
+// Releases the shim's arrays however Encode returns.
+class EncodingGuard {
+ public:
+  EncodingGuard() = default;
+  EncodingGuard(const EncodingGuard&) = delete;
+  EncodingGuard& operator=(const EncodingGuard&) = delete;
+  ~EncodingGuard() { attnserve_hf_encoding_free(&raw_); }
+  AttnserveHfEncoding* get() { return &raw_; }
+
+ private:
+  AttnserveHfEncoding raw_{};
+};
+
+Encoding ToEncoding(const AttnserveHfEncoding& raw) {
+  Encoding encoding;
+  encoding.ids.reserve(raw.count);
+  encoding.pieces.reserve(raw.count);
+  size_t begin = 0;
+  for (size_t i = 0; i < raw.count; ++i) {
+    encoding.ids.push_back(static_cast<int32_t>(raw.ids[i]));
+    encoding.pieces.emplace_back(raw.pieces + begin, raw.piece_ends[i] - begin);
+    begin = raw.piece_ends[i];
+  }
+  encoding.truncated = raw.truncated != 0;
+  return encoding;
+}
+
+// The id of a configured special token, when the tokenizer knows it.
+std::optional<int> SpecialId(const HfTokenizer& tok,
+                             const std::optional<AddedTokenSpec>& spec) {
+  if (!spec.has_value()) return std::nullopt;
+  return tok.TokenToId(spec->content);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Load(
+    const std::string& folder) {
+  if (attnserve_hf_abi_version() != ATTNSERVE_HF_ABI_VERSION) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the linked tokenizers shim has ABI version ",
+        attnserve_hf_abi_version(), ", this build expects ",
+        ATTNSERVE_HF_ABI_VERSION, "; rebuild core/tokenizers/hf_shim"));
+  }
+  std::string path =
+      (std::filesystem::path(folder) / "tokenizer.json").string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat(path, " not found; the folder needs the tokenizer.json ",
+                     "written by the tokenizer's save_pretrained"));
+  }
+  absl::StatusOr<BertTokenizerConfig> config = LoadBertTokenizerConfig(folder);
+  if (!config.ok()) return config.status();
+
+  char* error = nullptr;
+  AttnserveHfTokenizer* handle = attnserve_hf_load(path.c_str(), &error);
+  if (handle == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot load the tokenizer: ", TakeError(error)));
+  }
+  std::unique_ptr<HfTokenizer> tok(new HfTokenizer(handle, std::move(path)));
+  tok->vocab_size_ = static_cast<int>(std::min<size_t>(
+      attnserve_hf_vocab_size(handle), std::numeric_limits<int>::max()));
+  tok->model_max_length_ =
+      config->model_max_length > 0
+          ? static_cast<int>(std::min<long long>(
+                config->model_max_length, std::numeric_limits<int>::max()))
+          : std::numeric_limits<int>::max();
+  tok->pad_id_ = SpecialId(*tok, config->pad_token);
+  tok->cls_id_ = SpecialId(*tok, config->cls_token);
+  tok->sep_id_ = SpecialId(*tok, config->sep_token);
+  return tok;
+}
+
+std::optional<int> HfTokenizer::TokenToId(std::string_view token) const {
+  uint32_t id = 0;
+  if (attnserve_hf_token_to_id(handle_.get(), token.data(), token.size(),
+                               &id) == 0) {
+    return std::nullopt;
+  }
+  return static_cast<int>(id);
+}
+
+absl::StatusOr<Encoding> HfTokenizer::Encode(std::string_view text,
+                                             bool truncate,
+                                             int max_tokens) const {
+  return EncodeChecked(text, nullptr, truncate, max_tokens);
+}
+
+absl::StatusOr<Encoding> HfTokenizer::EncodePair(std::string_view a,
+                                                 std::string_view b,
+                                                 bool truncate,
+                                                 int max_tokens) const {
+  return EncodeChecked(a, &b, truncate, max_tokens);
+}
+
+absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
+                                                    const std::string_view* b,
+                                                    bool truncate,
+                                                    int max_tokens) const {
+  if (max_tokens < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens must be at least 1, got ", max_tokens));
+  }
+  // The project's one UTF-8 check, so the message (and byte offset) is the
+  // same as for every other tokenizer.
+  if (absl::Status s = DecodeUtf8(a).status(); !s.ok()) return s;
+  // transformers tests `if text_pair`: an empty second text is no pair (no
+  // second separator), as tok(text, "") gives.
+  if (b != nullptr && b->empty()) b = nullptr;
+  if (b != nullptr) {
+    if (absl::Status s = DecodeUtf8(*b).status(); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("second text of the pair: ", s.message()));
+    }
+  }
+  EncodingGuard raw;
+  char* error = nullptr;
+  if (attnserve_hf_encode(handle_.get(), a.data(), a.size(),
+                          b != nullptr ? b->data() : nullptr,
+                          b != nullptr ? b->size() : 0, truncate ? 1 : 0,
+                          static_cast<size_t>(max_tokens),
+                          /*truncate_left=*/0, raw.get(), &error) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": cannot encode the text (max_tokens ", max_tokens,
+                     "): ", TakeError(error)));
+  }
+  if (!truncate && raw.get()->count > static_cast<size_t>(max_tokens)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        b != nullptr ? "text pair is " : "text is ", raw.get()->count,
+        " tokens long including the special tokens, more than the maximum "
+        "of ",
+        max_tokens, "; shorten it or enable truncation"));
+  }
+  return ToEncoding(*raw.get());
+}
+
+}  // namespace attnserve

@@ -1,0 +1,74 @@
+#ifndef ATTNSERVE_CORE_TOKENIZERS_HF_TOKENIZER_H_
+#define ATTNSERVE_CORE_TOKENIZERS_HF_TOKENIZER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/tokenizers/encoding.h"
+#include "core/tokenizers/hf_tokenizers_api.h"
+
+namespace attnserve {
+
+// A tokenizer.json run by Hugging Face's own `tokenizers` (the Rust crate
+// behind transformers' fast tokenizers, linked in through
+// core/tokenizers/hf_tokenizers_api.h): WordPiece, byte-level BPE, Unigram
+// with its precompiled normalizer, Metaspace, added tokens and the
+// post-processor's special tokens, id for id as the fast tokenizer.
+// Thread-safe: every method is const and the shim does not mutate the
+// tokenizer.
+class HfTokenizer {
+ public:
+  // Reads <folder>/tokenizer.json, and model_max_length and the special tokens
+  // from tokenizer_config.json / special_tokens_map.json when present. Errors
+  // name the file.
+  static absl::StatusOr<std::unique_ptr<HfTokenizer>> Load(
+      const std::string& folder);
+
+  // The text with the tokenizer's special tokens. Longer than max_tokens:
+  // InvalidArgument unless `truncate`, which cuts it as transformers does with
+  // truncation=True, max_length=max_tokens (special tokens kept) and sets
+  // Encoding::truncated. Invalid UTF-8: InvalidArgument naming the byte offset.
+  absl::StatusOr<Encoding> Encode(std::string_view text, bool truncate,
+                                  int max_tokens) const;
+  // The pair (a, b) as one sequence (cross-encoders); truncation is
+  // transformers' longest_first. An empty `b` is no pair, as in transformers'
+  // tok(a, "") (its batch call tok([a], [""]) would keep the separators).
+  absl::StatusOr<Encoding> EncodePair(std::string_view a, std::string_view b,
+                                      bool truncate, int max_tokens) const;
+
+  // Ids are 0..vocab_size()-1 (model vocabulary and added tokens).
+  int vocab_size() const { return vocab_size_; }
+  // tokenizer_config.json model_max_length, or INT_MAX when absent.
+  int model_max_length() const { return model_max_length_; }
+  std::optional<int> TokenToId(std::string_view token) const;
+  // The configured pad / cls (BERT) or <s> / sep or </s> tokens, when the
+  // tokenizer has them.
+  std::optional<int> pad_id() const { return pad_id_; }
+  std::optional<int> cls_id() const { return cls_id_; }
+  std::optional<int> sep_id() const { return sep_id_; }
+
+ private:
+  struct HandleDeleter {
+    void operator()(AttnserveHfTokenizer* t) const { attnserve_hf_destroy(t); }
+  };
+
+  HfTokenizer(AttnserveHfTokenizer* handle, std::string path)
+      : handle_(handle), path_(std::move(path)) {}
+
+  absl::StatusOr<Encoding> EncodeChecked(std::string_view a,
+                                         const std::string_view* b,
+                                         bool truncate, int max_tokens) const;
+
+  std::unique_ptr<AttnserveHfTokenizer, HandleDeleter> handle_;
+  std::string path_;  // tokenizer.json, for error messages
+  int vocab_size_ = 0;
+  int model_max_length_ = 0;
+  std::optional<int> pad_id_, cls_id_, sep_id_;
+};
+
+}  // namespace attnserve
+
+#endif  // ATTNSERVE_CORE_TOKENIZERS_HF_TOKENIZER_H_
