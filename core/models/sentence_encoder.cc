@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/models/hf_config.h"
 #include "core/models/transformer_encoder.h"
 #include "core/pooling.h"
 #include "core/status_guard.h"
+#include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/tokenizer.h"
 #include "core/tokenizers/unicode.h"
 #include "core/tokenizers/wordpiece.h"
@@ -111,6 +113,17 @@ namespace {
 // the folder has one, else vocab.txt as transformers' slow BertTokenizer.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
     const std::string& folder) {
+  if (FileExists(JoinPath(folder, "tokenizer.json"))) {
+    auto hf = HfTokenizer::Load(folder);
+    if (!hf.ok()) return hf.status();
+    return std::unique_ptr<Tokenizer>(*std::move(hf));
+  }
+  if (!FileExists(JoinPath(folder, "vocab.txt"))) {
+    return absl::NotFoundError(absl::StrCat(
+        folder,
+        ": no tokenizer.json (nor a WordPiece vocab.txt); save the "
+        "tokenizer with the model (tokenizer.save_pretrained)"));
+  }
   auto wordpiece = WordpieceTokenizer::Load(folder);
   if (!wordpiece.ok()) return wordpiece.status();
   return std::unique_ptr<Tokenizer>(*std::move(wordpiece));

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "core/tokenizers/encoding.h"
 #include "core/tokenizers/hf_tokenizers_api.h"
+#include "core/tokenizers/tokenizer.h"
 
 namespace attnserve {
 
@@ -19,7 +20,7 @@ namespace attnserve {
 // post-processor's special tokens, id for id as the fast tokenizer.
 // Thread-safe: every method is const and the shim does not mutate the
 // tokenizer.
-class HfTokenizer {
+class HfTokenizer : public Tokenizer {
  public:
   // Reads <folder>/tokenizer.json, and model_max_length and the special tokens
   // from tokenizer_config.json / special_tokens_map.json when present. Errors
@@ -32,7 +33,7 @@ class HfTokenizer {
   // truncation=True, max_length=max_tokens (special tokens kept) and sets
   // Encoding::truncated. Invalid UTF-8: InvalidArgument naming the byte offset.
   absl::StatusOr<Encoding> Encode(std::string_view text, bool truncate,
-                                  int max_tokens) const;
+                                  int max_tokens) const override;
   // The pair (a, b) as one sequence (cross-encoders); truncation is
   // transformers' longest_first. An empty `b` is no pair, as in transformers'
   // tok(a, "") (its batch call tok([a], [""]) would keep the separators).
@@ -40,9 +41,9 @@ class HfTokenizer {
                                       bool truncate, int max_tokens) const;
 
   // Ids are 0..vocab_size()-1 (model vocabulary and added tokens).
-  int vocab_size() const { return vocab_size_; }
+  int vocab_size() const override { return vocab_size_; }
   // tokenizer_config.json model_max_length, or INT_MAX when absent.
-  int model_max_length() const { return model_max_length_; }
+  int model_max_length() const override { return model_max_length_; }
   std::optional<int> TokenToId(std::string_view token) const;
   // The configured pad / cls (BERT) or <s> / sep or </s> tokens, when the
   // tokenizer has them.

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/models/encoder_architecture.h"
 #include "core/models/safetensors.h"
+#include "core/models/sentence_encoder.h"
 #include "core/models/transformer_encoder.h"
 #include "core/ops/quantize.h"
 #include "gtest/gtest.h"
@@ -128,6 +130,54 @@ TEST_P(EncoderArchitectureTest, OverlongInputIsRefusedNamingThePositionTable) {
   const absl::Status s = (*model)->Forward(ids, mask, 1, too_many, &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("position table"), std::string::npos) << s;
+}
+
+// The whole folder as SentenceTransformer(folder).encode: the tokenizer from
+// tokenizer.json (stripped texts, truncation at max_seq_length), the
+// encoder, the folder's pooling and Normalize, and every pooling override.
+TEST_P(EncoderArchitectureTest, SentenceEncoderEqualsSentenceTransformers) {
+  const std::string folder = Folder(GetParam());
+  auto encoder = SentenceEncoder::Load(folder);
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  EXPECT_EQ((*encoder)->architecture(), GetParam());
+  std::ifstream in(folder + "/cases.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  auto tensors = SafetensorsFile::Open(folder + "/tensors.safetensors");
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
+  const std::vector<std::tuple<std::string, Pooling, bool>> variants = {
+      {"embedding", (*encoder)->default_pooling(),
+       (*encoder)->default_normalize()},
+      {"cls_pooled", Pooling::kCls, false},
+      {"mean_pooled_normalized", Pooling::kMean, true},
+      {"max_pooled", Pooling::kMax, false}};
+  for (const auto& c : j.at("cases")) {
+    const std::string name = c.at("name").get<std::string>();
+    std::vector<std::vector<int32_t>> ids;
+    for (size_t i = 0; i < c.at("texts").size(); ++i) {
+      auto enc = (*encoder)->Tokenize(c["texts"][i].get<std::string>(),
+                                      /*truncate=*/true);
+      ASSERT_TRUE(enc.ok()) << name << ": " << enc.status();
+      const int len = c["seq_lens"][i].get<int>();
+      std::vector<int32_t> want = c["input_ids"][i].get<std::vector<int32_t>>();
+      want.resize(len);
+      EXPECT_EQ(enc->ids, want) << GetParam() << " " << name << " text " << i;
+      EXPECT_EQ(enc->truncated, c["truncated"][i].get<bool>()) << name;
+      ids.push_back(enc->ids);
+    }
+    std::vector<absl::Span<const int32_t>> batch(ids.begin(), ids.end());
+    for (const auto& [key, pooling, normalize] : variants) {
+      auto got = (*encoder)->Embed(batch, pooling, normalize);
+      ASSERT_TRUE(got.ok()) << got.status();
+      auto want = (*tensors)->ReadFloat(name + "." + key);
+      ASSERT_TRUE(want.ok()) << want.status();
+      const int64_t dim = want->dim(1);
+      float diff = 0;
+      for (size_t b = 0; b < got->size(); ++b)
+        for (int64_t d = 0; d < dim; ++d)
+          diff = std::max(diff, std::abs((*got)[b][d] - (*want)[b * dim + d]));
+      EXPECT_LE(diff, 1e-5f) << GetParam() << " " << name << " " << key;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, EncoderArchitectureTest,
