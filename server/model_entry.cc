@@ -9,11 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/models/model_folder.h"
 #include "core/ops/compute_thread.h"
 #include "core/ops/compute_threads.h"
 #include "core/status_guard.h"
 #include "server/logging.h"
-#include "server/model_folder.h"
 
 namespace attnserve::server {
 namespace {
@@ -187,15 +187,14 @@ void ModelEntry::Publish(v1::ModelState state, const std::string& error) {
 }
 
 absl::Status ModelEntry::LoadOrError() {
-  absl::StatusOr<std::string> model_type = ReadModelType(config_.path());
-  if (!model_type.ok()) return model_type.status();
+  absl::StatusOr<ModelKind> kind = ReadModelKind(config_.path());
+  if (!kind.ok()) return kind.status();
   {
     absl::MutexLock lock(&mu_);
-    info_.set_architecture(*model_type);
+    info_.set_architecture(kind->model_type);
   }
-  absl::StatusOr<v1::Task> task = TaskForModelType(*model_type, config_.path());
-  if (!task.ok()) return task.status();
-  task_ = *task;
+  task_ =
+      kind->task == ModelTask::kEncode ? v1::TASK_ENCODE : v1::TASK_TRANSLATE;
   {
     absl::MutexLock lock(&mu_);
     info_.set_task(task_);
