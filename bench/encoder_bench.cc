@@ -36,7 +36,17 @@
 namespace attnserve::bench {
 namespace {
 
-enum Model { kMiniLm = 0, kBertBase = 1 };
+// bert-base's compute shape is also XLM-R-base's (multilingual-e5-base) and
+// MPNet-base's (all-mpnet-base-v2); those rows run the other architectures'
+// embeddings (XLM-R: 250k vocabulary, positions after the padding index) and
+// MPNet's relative-position bias.
+enum Model { kMiniLm = 0, kBertBase = 1, kXlmrBase = 2, kMpnetBase = 3 };
+
+const char* ModelName(int which) {
+  static const char* names[] = {"MiniLM-L6", "bert-base", "xlm-r-base",
+                                "mpnet-base"};
+  return names[which];
+}
 
 EncoderConfig Shape(int which) {
   EncoderConfig c;
@@ -45,8 +55,20 @@ EncoderConfig Shape(int which) {
   c.num_heads = 12;
   if (which == kMiniLm) {  // all-MiniLM-L6-v2
     c.num_layers = 6, c.hidden_size = 384, c.intermediate_size = 1536;
-  } else {  // bert-base
-    c.num_layers = 12, c.hidden_size = 768, c.intermediate_size = 3072;
+    return c;
+  }
+  c.num_layers = 12, c.hidden_size = 768, c.intermediate_size = 3072;
+  if (which == kXlmrBase) {
+    c.model_type = "xlm-roberta";
+    c.vocab_size = 250002, c.max_position_embeddings = 514;
+    c.type_vocab_size = 1, c.layer_norm_eps = 1e-5f;
+    c.positions = PositionScheme::kAfterPadding, c.padding_idx = 1;
+  } else if (which == kMpnetBase) {
+    c.model_type = "mpnet";
+    c.vocab_size = 30527, c.max_position_embeddings = 514;
+    c.type_vocab_size = 0, c.layer_norm_eps = 1e-5f;
+    c.positions = PositionScheme::kAfterPadding, c.padding_idx = 1;
+    c.relative_attention_buckets = 32;
   }
   return c;
 }
@@ -57,7 +79,12 @@ EncoderWeights RandomBertWeights(const EncoderConfig& c) {
   EncoderWeights w;
   w.word_embeddings = RandomTensor({c.vocab_size, h}, seed++);
   w.position_embeddings = RandomTensor({c.max_position_embeddings, h}, seed++);
-  w.token_type_embeddings = RandomTensor({c.type_vocab_size, h}, seed++);
+  if (c.type_vocab_size > 0)
+    w.token_type_embeddings = RandomTensor({c.type_vocab_size, h}, seed++);
+  if (c.relative_attention_buckets > 0) {
+    w.relative_attention_bias =
+        RandomTensor({c.relative_attention_buckets, c.num_heads}, seed++);
+  }
   w.embeddings_ln_g = RandomGamma(h, seed++);
   w.embeddings_ln_b = RandomTensor({h}, seed++);
   for (int i = 0; i < c.num_layers; ++i) {
@@ -240,8 +267,7 @@ void RunEncoder(benchmark::State& state, int which, DType dtype, int threads,
   const EncoderConfig& c = model->config();
   Linear ffn(&probe, Tensor({c.intermediate_size, c.hidden_size}), Tensor(),
              {Activation::kNone, false, dtype});
-  state.SetLabel(std::string(which == kMiniLm ? "MiniLM-L6 " : "bert-base ") +
-                 ShortName(dtype) + " " +
+  state.SetLabel(std::string(ModelName(which)) + " " + ShortName(dtype) + " " +
                  KernelName(ffn.ImplInfo(real_tokens), dtype));
 }
 
@@ -345,6 +371,12 @@ BENCHMARK(BM_Encoder)
     ->ArgsProduct({{kBertBase}, {1}, {16, 128}, {kF32, kBf16, kInt8}, {1, 2}})
     ->ArgsProduct({{kBertBase}, {8}, {64}, {kF32, kBf16, kInt8}, {1, 2}})
     ->ArgsProduct({{kBertBase}, {32}, {128}, {kF32, kBf16, kInt8}, {2}})
+    ->ArgsProduct(
+        {{kXlmrBase, kMpnetBase}, {1}, {128}, {kF32, kBf16, kInt8}, {2}})
+    ->ArgsProduct(
+        {{kXlmrBase, kMpnetBase}, {8}, {64}, {kF32, kBf16, kInt8}, {2}})
+    ->ArgsProduct(
+        {{kXlmrBase, kMpnetBase}, {32}, {128}, {kF32, kBf16, kInt8}, {2}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.5);
 
