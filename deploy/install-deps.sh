@@ -73,19 +73,26 @@ if [ -x "$root/.venv/bin/python" ]; then
   fi
 fi
 # Rust (core/tokenizers/hf_shim: Hugging Face's tokenizers crate, built by cargo inside the CMake
-# build). Debian bookworm's cargo (Rust 1.65) is too old for its dependencies (they need 1.85), so
-# the toolchain comes from rustup, not apt; this script does not install it for you.
+# build). Its dependencies need Rust >= 1.85: bookworm's `cargo`/`rustc` (1.65) are too old, its
+# `cargo-web`/`rustc-web` (1.85 in bookworm, newer in bookworm-security; they install
+# /usr/bin/cargo and /usr/bin/rustc) are recent enough. A rustup toolchain already on PATH (or in
+# ~/.cargo/bin) of that age is used as it is.
+rust_ok() {  # $1 = a cargo binary: 0 when it is >= 1.85
+  local minor
+  minor=$("$1" --version 2>/dev/null | sed -n 's/^cargo 1\.\([0-9]*\).*/\1/p')
+  [ -n "$minor" ] && [ "$minor" -ge 85 ]
+}
 cargo_bin=$(command -v cargo || true)
 [ -n "$cargo_bin" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo_bin="$HOME/.cargo/bin/cargo"
-if [ -z "$cargo_bin" ]; then
-  echo "install-deps: cargo NOT FOUND. The build needs Rust >= 1.85 with cargo: install it with" \
-    "rustup (the official Rust installer, into \$HOME/.cargo), then run this script again." >&2
-  exit 1
+if [ -z "$cargo_bin" ] || ! rust_ok "$cargo_bin"; then
+  echo "install-deps: apt-get install cargo-web rustc-web (Rust >= 1.85 for the tokenizers crate)"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends cargo-web rustc-web
+  cargo_bin=/usr/bin/cargo
 fi
-rust_minor=$("$cargo_bin" --version | sed -n 's/^cargo 1\.\([0-9]*\).*/\1/p')
-if [ -z "$rust_minor" ] || [ "$rust_minor" -lt 85 ]; then
-  echo "install-deps: $("$cargo_bin" --version) is too old: the build needs cargo/Rust >= 1.85" \
-    "(rustup update)" >&2
+if ! rust_ok "$cargo_bin"; then
+  echo "install-deps: $("$cargo_bin" --version 2>&1) is too old: the build needs cargo/Rust" \
+    ">= 1.85 (Debian's cargo-web/rustc-web, or rustup)" >&2
   exit 1
 fi
 # Download the locked crates now so the build itself does not wait on the network.
