@@ -97,8 +97,9 @@ absl::Status MarianDecodeBatch::AddSequences(
     lengths[b] = static_cast<int>(sources[b].size());
     len = std::max(len, lengths[b]);
   }
-  // Padded length in steps of 8 (masked keys change nothing): fewer distinct
-  // encoder shapes, hence fewer oneDNN primitives to create.
+  // Padded length in steps of 8 (the encoder runs packed, padding changes
+  // nothing): fewer distinct shapes of the cross K/V projection (over the
+  // padded rows), hence fewer oneDNN primitives to create.
   len = std::max(len, std::min((len + 7) / 8 * 8,
                                model_->config().max_position_embeddings));
   std::vector<int32_t> padded(static_cast<size_t>(batch) * len,

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <utility>
 
 namespace attnserve {
@@ -25,11 +24,6 @@ Tensor Stack(std::initializer_list<const Tensor*> parts) {
 }
 
 }  // namespace
-
-void BuildAdditiveMask(const int32_t* mask, int64_t n, float* out) {
-  const float lowest = std::numeric_limits<float>::lowest();
-  for (int64_t i = 0; i < n; ++i) out[i] = mask[i] != 0 ? 0.f : lowest;
-}
 
 MultiHeadAttention::MultiHeadAttention(DnnlContext* ctx, int hidden, int heads,
                                        AttentionWeights w, Options opt)
@@ -119,8 +113,8 @@ void MultiHeadAttention::ProjectOutput(const float* ctx, int64_t rows,
 }
 
 void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
-                                       const float* mask, const float* bias,
-                                       float* ctx, AttentionScratch* s) {
+                                       const float* bias, float* ctx,
+                                       AttentionScratch* s) {
   const int64_t h = hidden_, b = batch, t = len, nh = heads_, dk = head_dim_;
   s->probs.Resize({b, nh, t, t});
   // Head n of sequence b: Q at qkv[(b·t + i)·3h + n·dk + j], K at +h, V at
@@ -130,7 +124,6 @@ void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
   const HeadView probs{{b, nh, t, t}, {nh * t * t, t * t, t, 1}};
   const HeadView ctx_view{{b, nh, t, dk}, {t * h, dk, h, 1}};  // [rows, h]
   HeadAddend addend;
-  if (mask != nullptr) addend = {mask, {b, 1, 1, t}};
   // The bias is given per sequence (not broadcast over the batch): oneDNN
   // 2.6's fast matmul kernels take a full-size addend, and a broadcast one
   // may fall back to the reference kernel.
@@ -140,18 +133,6 @@ void MultiHeadAttention::AttendUniform(const float* qkv, int batch, int len,
   softmax_.Forward(s->probs.data(), b * nh * t, t);
   fused_values_mm_.Forward(s->probs.data(), probs, qkv + 2 * h, q, ctx,
                            ctx_view);
-}
-
-void MultiHeadAttention::SelfAttention(const float* x, int batch, int len,
-                                       const float* mask, float* out,
-                                       AttentionScratch* s) {
-  const int64_t rows = static_cast<int64_t>(batch) * len, h = hidden_;
-  s->qkv.Resize({rows, 3 * h});
-  s->ctx.Resize({rows, h});
-  ProjectQkv(x, rows, s->qkv.data());
-  AttendUniform(s->qkv.data(), batch, len, mask, /*bias=*/nullptr,
-                s->ctx.data(), s);
-  ProjectOutput(s->ctx.data(), rows, out, opt_.residual ? x : nullptr);
 }
 
 void MultiHeadAttention::SelfAttention(const float* x,
@@ -166,7 +147,6 @@ void MultiHeadAttention::SelfAttention(const float* x,
   for (size_t i = 0; i < groups.size(); ++i) {
     const LengthGroup& g = groups[i];
     AttendUniform(s->qkv.data() + g.first_row * 3 * h, g.count, g.len,
-                  /*mask=*/nullptr,
                   group_bias != nullptr ? (*group_bias)[i].data() : nullptr,
                   s->ctx.data() + g.first_row * h, s);
   }

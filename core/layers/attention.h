@@ -28,11 +28,6 @@ struct AttentionScratch {
   Tensor qkv, q, k, v, probs, ctx_heads, ctx;
 };
 
-// Additive mask from a 0/1 attention mask, as Hugging Face: 0 where mask = 1,
-// the lowest float where mask = 0 (softmax then gives exactly 0 there; a row is
-// never fully masked with [CLS]).
-void BuildAdditiveMask(const int32_t* mask, int64_t n, float* out);
-
 // Multi-head scaled dot-product attention ("Attention Is All You Need"),
 // batched over a padded batch: scores for all (sequence, head) pairs are one
 // batched matmul. The steps are public so decoders can compose them (causal
@@ -91,17 +86,14 @@ class MultiHeadAttention {
   void ProjectOutput(const float* ctx, int64_t rows, float* out,
                      const float* residual);
 
-  // Whole encoder self-attention over a padded batch: out = x + Attn(x)
-  // (residual mode). mask: additive [batch, len]. out must not alias x. Runs
-  // as QKV projection, scores (strided heads, scale and mask fused), softmax,
-  // values (written straight into [rows, hidden]), output projection.
-  void SelfAttention(const float* x, int batch, int len, const float* mask,
-                     float* out, AttentionScratch* s);
-  // The same over a packed ragged batch (x, out: [layout.rows(), hidden], see
-  // PackedLayout): one QKV and one output projection over all rows, attention
-  // per LengthGroup (a uniform batch: no padding, no mask). group_bias
-  // (optional): per LengthGroup of the layout, a [count, heads, len, len] bias
-  // added to the scaled scores (MPNet's relative-position bias).
+  // Whole encoder self-attention over a packed ragged batch (x, out:
+  // [layout.rows(), hidden], see PackedLayout): out = x + Attn(x) (residual
+  // mode; out must not alias x). One QKV and one output projection over all
+  // rows; attention per LengthGroup (a uniform batch: no padding, no mask) as
+  // scores (strided heads, scale fused), softmax, values (written straight
+  // into [rows, hidden]). group_bias (optional): per LengthGroup of the
+  // layout, a [count, heads, len, len] bias added to the scaled scores
+  // (MPNet's relative-position bias).
   void SelfAttention(const float* x, const PackedLayout& layout, float* out,
                      AttentionScratch* s,
                      const std::vector<Tensor>* group_bias = nullptr);
@@ -109,10 +101,9 @@ class MultiHeadAttention {
  private:
   // Scores, softmax and values of `batch` sequences of `len` rows each whose
   // fused q|k|v rows start at qkv ([rows, 3·hidden]); writes ctx [rows,
-  // hidden]. mask: null or additive [batch, len]; bias: null or additive
-  // [batch, heads, len, len] (mask and bias are not combined).
-  void AttendUniform(const float* qkv, int batch, int len, const float* mask,
-                     const float* bias, float* ctx, AttentionScratch* s);
+  // hidden]. bias: null or additive [batch, heads, len, len].
+  void AttendUniform(const float* qkv, int batch, int len, const float* bias,
+                     float* ctx, AttentionScratch* s);
 
   DnnlContext* ctx_;
   int hidden_, heads_, head_dim_;

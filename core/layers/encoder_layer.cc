@@ -5,7 +5,6 @@
 #include "core/ops/quantize.h"
 
 namespace attnserve {
-namespace {
 
 // int8 keeps the FFN output projection in f32: its input is the activation
 // (GELU) output, whose per-token range is dominated by a few outlier features,
@@ -15,23 +14,24 @@ namespace {
 // CPU has a bf16 matmul it runs in bf16 instead (bf16 keeps 8 bits of
 // mantissa per value, not 8 bits over the row's range): f32 at 1/4 of the
 // int8 rate would cap the layer at half the int8 peak, bf16 at 3/4.
-DType FfnOutputPrecision(DType precision) {
-  if (precision != DType::kInt8) return precision;
-  return BFloat16MatmulSupported().ok() ? DType::kBFloat16 : DType::kFloat32;
+PostLnEncoderLayer::Precision PostLnEncoderLayer::Precision::For(DType dtype) {
+  if (dtype != DType::kInt8) return {dtype, dtype};
+  return {dtype,
+          BFloat16MatmulSupported().ok() ? DType::kBFloat16 : DType::kFloat32};
 }
-
-}  // namespace
 
 PostLnEncoderLayer::PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads,
                                        Activation act, float eps,
-                                       EncoderLayerWeights w, DType precision)
-    : attention_(ctx, hidden, heads, std::move(w.attention),
-                 {MultiHeadAttention::Fusion::kQkv, true, precision}),
+                                       EncoderLayerWeights w,
+                                       Precision precision)
+    : attention_(
+          ctx, hidden, heads, std::move(w.attention),
+          {MultiHeadAttention::Fusion::kQkv, true, precision.projections}),
       attn_ln_(ctx, std::move(w.attn_ln_g), std::move(w.attn_ln_b), eps),
       ffn_in_(ctx, std::move(w.ffn_in_w), std::move(w.ffn_in_b),
-              {act, false, precision}),
+              {act, false, precision.projections}),
       ffn_out_(ctx, std::move(w.ffn_out_w), std::move(w.ffn_out_b),
-               {Activation::kNone, true, FfnOutputPrecision(precision)}),
+               {Activation::kNone, true, precision.ffn_output}),
       ffn_ln_(ctx, std::move(w.ffn_ln_g), std::move(w.ffn_ln_b), eps) {}
 
 void PostLnEncoderLayer::Forward(float* x, const PackedLayout& layout,

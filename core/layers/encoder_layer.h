@@ -2,6 +2,7 @@
 #define ATTNSERVE_CORE_LAYERS_ENCODER_LAYER_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/layers/attention.h"
@@ -31,9 +32,25 @@ struct EncoderScratch {
 // residual adds are fused into the preceding matmuls (binary post-op).
 class PostLnEncoderLayer {
  public:
+  // Precision of the layer's matmuls (scores, softmax and LayerNorm stay
+  // f32). Models choose per projection: the FFN output projection's input is
+  // the activation output, the hardest to quantize.
+  struct Precision {
+    DType projections = DType::kFloat32;  // Q|K|V, attention output, FFN in
+    DType ffn_output = DType::kFloat32;   // FFN out (W2)
+    // The encoders' choice for a model dtype: int8 runs the FFN output in
+    // bf16 where the CPU has a bf16 matmul, else f32 (see encoder_layer.cc);
+    // other dtypes run everything in that dtype.
+    static Precision For(DType dtype);
+  };
+
+  PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads, Activation act,
+                     float eps, EncoderLayerWeights w, Precision precision);
   PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads, Activation act,
                      float eps, EncoderLayerWeights w,
-                     DType precision = DType::kFloat32);
+                     DType dtype = DType::kFloat32)
+      : PostLnEncoderLayer(ctx, hidden, heads, act, eps, std::move(w),
+                           Precision::For(dtype)) {}
 
   // x: packed rows [layout.rows(), hidden] (see PackedLayout), updated in
   // place. group_bias: optional scores bias per LengthGroup (see

@@ -1,5 +1,6 @@
 #include "core/models/marian.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -32,6 +33,20 @@ Tensor ConcatRows(const std::vector<const Tensor*>& parts) {
     dst += p->numel();
   }
   return out;
+}
+
+// Rows of a packed batch (see PackedLayout) into [batch·len, cols], zeros at
+// padding.
+void Unpack(const Tensor& packed, const PackedLayout& layout, int len,
+            Tensor* out) {
+  const int64_t cols = packed.dim(1);
+  out->Resize({static_cast<int64_t>(layout.sequences()) * len, cols});
+  std::fill(out->data(), out->data() + out->numel(), 0.0f);
+  for (int b = 0; b < layout.sequences(); ++b) {
+    std::copy_n(packed.data() + layout.first_row(b) * cols,
+                layout.length(b) * cols,
+                out->data() + static_cast<int64_t>(b) * len * cols);
+  }
 }
 
 struct Projection {
@@ -182,11 +197,9 @@ absl::Status MarianModel::Build(const WeightSource& weights) {
   RETURN_IF_ERROR(
       read_positions("decoder.embed_positions.weight", &decoder_positions_));
 
-  encoder_layers_.resize(c.encoder_layers);
   for (int i = 0; i < c.encoder_layers; ++i) {
-    RETURN_IF_ERROR(BuildEncoderLayer(
-        weights, prefix + "encoder.layers." + std::to_string(i) + ".",
-        &encoder_layers_[i]));
+    RETURN_IF_ERROR(
+        BuildEncoderLayer(r.Scope("encoder.layers." + std::to_string(i))));
   }
   decoder_layers_.resize(c.decoder_layers);
   for (int i = 0; i < c.decoder_layers; ++i) {
@@ -215,43 +228,31 @@ absl::Status MarianModel::Build(const WeightSource& weights) {
   return absl::OkStatus();
 }
 
-absl::Status MarianModel::BuildEncoderLayer(const WeightSource& w,
-                                            const std::string& p,
-                                            EncoderLayer* layer) {
+absl::Status MarianModel::BuildEncoderLayer(const WeightReader& r) {
   const MarianConfig& c = config_;
   const int64_t d = c.d_model, f = c.encoder_ffn_dim;
-  WeightReader r(&w, p);
-  AttentionWeights aw;
-  Projection q, k, v, o, fc1, fc2;
-  ASSIGN_OR_RETURN(q, ReadProjection(r, "self_attn.q_proj", d, d));
-  ASSIGN_OR_RETURN(k, ReadProjection(r, "self_attn.k_proj", d, d));
-  ASSIGN_OR_RETURN(v, ReadProjection(r, "self_attn.v_proj", d, d));
-  ASSIGN_OR_RETURN(o, ReadProjection(r, "self_attn.out_proj", d, d));
-  ASSIGN_OR_RETURN(fc1, ReadProjection(r, "fc1", f, d));
-  ASSIGN_OR_RETURN(fc2, ReadProjection(r, "fc2", d, f));
-  Projection ln1, ln2;
-  RETURN_IF_ERROR(r.ReadLayerNorm("self_attn_layer_norm", d, &ln1.w, &ln1.b));
-  RETURN_IF_ERROR(r.ReadLayerNorm("final_layer_norm", d, &ln2.w, &ln2.b));
-  aw.q_w = std::move(q.w), aw.q_b = std::move(q.b), aw.k_w = std::move(k.w);
-  aw.k_b = std::move(k.b), aw.v_w = std::move(v.w), aw.v_b = std::move(v.b);
-  aw.o_w = std::move(o.w), aw.o_b = std::move(o.b);
-  MultiHeadAttention::Options opt;
-  opt.fusion = MultiHeadAttention::Fusion::kQkv;
-  opt.residual = true;
-  opt.precision = plan_.encoder ? plan_.dtype : DType::kFloat32;
-  layer->attn = std::make_unique<MultiHeadAttention>(
-      &ctx_, c.d_model, c.encoder_heads, std::move(aw), opt);
-  layer->attn_ln = std::make_unique<LayerNorm>(
-      &ctx_, std::move(ln1.w), std::move(ln1.b), c.layer_norm_eps);
-  layer->fc1 = std::make_unique<Linear>(
-      &ctx_, std::move(fc1.w), std::move(fc1.b),
-      LinearOptions(c.activation, false, plan_.encoder));
-  layer->fc2 = std::make_unique<Linear>(
-      &ctx_, std::move(fc2.w), std::move(fc2.b),
-      LinearOptions(Activation::kNone, true,
-                    plan_.encoder && plan_.ffn_output));
-  layer->ffn_ln = std::make_unique<LayerNorm>(
-      &ctx_, std::move(ln2.w), std::move(ln2.b), c.layer_norm_eps);
+  EncoderLayerWeights w;
+  AttentionWeights& a = w.attention;
+  RETURN_IF_ERROR(r.ReadLinear("self_attn.q_proj", d, d, &a.q_w, &a.q_b));
+  RETURN_IF_ERROR(r.ReadLinear("self_attn.k_proj", d, d, &a.k_w, &a.k_b));
+  RETURN_IF_ERROR(r.ReadLinear("self_attn.v_proj", d, d, &a.v_w, &a.v_b));
+  RETURN_IF_ERROR(r.ReadLinear("self_attn.out_proj", d, d, &a.o_w, &a.o_b));
+  RETURN_IF_ERROR(
+      r.ReadLayerNorm("self_attn_layer_norm", d, &w.attn_ln_g, &w.attn_ln_b));
+  RETURN_IF_ERROR(r.ReadLinear("fc1", f, d, &w.ffn_in_w, &w.ffn_in_b));
+  RETURN_IF_ERROR(r.ReadLinear("fc2", d, f, &w.ffn_out_w, &w.ffn_out_b));
+  RETURN_IF_ERROR(
+      r.ReadLayerNorm("final_layer_norm", d, &w.ffn_ln_g, &w.ffn_ln_b));
+  // The model's plan, not the sentence encoders' choice
+  // (PostLnEncoderLayer::Precision::For runs an int8 fc2 in bf16): Marian's
+  // numbers, hence its translations, stay those of its plan.
+  PostLnEncoderLayer::Precision precision;
+  precision.projections = plan_.encoder ? plan_.dtype : DType::kFloat32;
+  precision.ffn_output =
+      plan_.encoder && plan_.ffn_output ? plan_.dtype : DType::kFloat32;
+  encoder_layers_.push_back(std::make_unique<PostLnEncoderLayer>(
+      &ctx_, c.d_model, c.encoder_heads, c.activation, c.layer_norm_eps,
+      std::move(w), precision));
   return absl::OkStatus();
 }
 
@@ -369,38 +370,33 @@ absl::Status MarianModel::Encode(absl::Span<const int32_t> ids,
     }
   }
   absl::MutexLock lock(&mu_);
-  out->Resize({rows, d});
-  float* x = out->data();
+  // Packed: the layers run over the real tokens only (no padded rows, no
+  // mask), then rows are scattered to the padded layout the callers index.
+  PackedLayout& layout = encoder_layout_;
+  layout.Build(lengths);
+  encoder_packed_.Resize({layout.rows(), d});
+  float* x = encoder_packed_.data();
   for (int b = 0; b < batch; ++b) {
-    for (int t = 0; t < len; ++t) {
-      const int64_t row = static_cast<int64_t>(b) * len + t;
-      const float* e =
-          encoder_embed_->data() + static_cast<int64_t>(ids[row]) * d;
+    for (int t = 0; t < lengths[b]; ++t) {
+      const int32_t id = ids[static_cast<int64_t>(b) * len + t];
+      const float* e = encoder_embed_->data() + static_cast<int64_t>(id) * d;
       const float* p = encoder_positions_.data() + static_cast<int64_t>(t) * d;
-      for (int64_t j = 0; j < d; ++j)
-        x[row * d + j] = e[j] * embed_scale_ + p[j];
+      float* row = x + (layout.first_row(b) + t) * d;
+      for (int64_t j = 0; j < d; ++j) row[j] = e[j] * embed_scale_ + p[j];
     }
   }
-  if (hidden_states != nullptr) hidden_states->assign(1, *out);
-  std::vector<int32_t> mask(rows);
-  for (int b = 0; b < batch; ++b) {
-    for (int t = 0; t < len; ++t)
-      mask[static_cast<int64_t>(b) * len + t] = t < lengths[b];
+  if (hidden_states != nullptr) hidden_states->clear();
+  auto record = [&] {
+    if (hidden_states == nullptr) return;
+    hidden_states->emplace_back();
+    Unpack(encoder_packed_, layout, len, &hidden_states->back());
+  };
+  record();
+  for (auto& layer : encoder_layers_) {
+    layer->Forward(x, layout, &encoder_scratch_);
+    record();
   }
-  encoder_mask_.Resize({rows});
-  BuildAdditiveMask(mask.data(), rows, encoder_mask_.data());
-  encoder_tmp_.Resize({rows, d});
-  encoder_ffn_.Resize({rows, static_cast<int64_t>(c.encoder_ffn_dim)});
-  for (EncoderLayer& layer : encoder_layers_) {
-    float* tmp = encoder_tmp_.data();
-    layer.attn->SelfAttention(x, batch, len, encoder_mask_.data(), tmp,
-                              &encoder_scratch_);
-    layer.attn_ln->Forward(tmp, rows, x);
-    layer.fc1->Forward(x, rows, encoder_ffn_.data());
-    layer.fc2->Forward(encoder_ffn_.data(), rows, tmp, x);
-    layer.ffn_ln->Forward(tmp, rows, x);
-    if (hidden_states != nullptr) hidden_states->push_back(*out);
-  }
+  Unpack(encoder_packed_, layout, len, out);
   return absl::OkStatus();
 }
 

@@ -13,7 +13,9 @@
 #include "absl/types/span.h"
 #include "core/dtype.h"
 #include "core/layers/attention.h"
+#include "core/layers/encoder_layer.h"
 #include "core/layers/kv_cache.h"
+#include "core/layers/packed_layout.h"
 #include "core/models/marian_config.h"
 #include "core/models/weight_reader.h"
 #include "core/ops/dnnl_context.h"
@@ -86,9 +88,10 @@ class MarianModel {
   void ResetProfile();
 
   // Encoder over a right-padded batch: ids [batch, len], lengths[b] real tokens
-  // (>= 1). out: [batch·len, d_model]. hidden_states (optional): HF
-  // encoder_hidden_states (embeddings, then each layer's output), each
-  // [batch·len, d_model].
+  // (>= 1). out: [batch·len, d_model], zeros at padding. hidden_states
+  // (optional): HF encoder_hidden_states (embeddings, then each layer's
+  // output), each [batch·len, d_model], zeros at padding. Runs packed (real
+  // tokens only, see PackedLayout) inside.
   absl::Status Encode(absl::Span<const int32_t> ids,
                       absl::Span<const int> lengths, int len, Tensor* out,
                       std::vector<Tensor>* hidden_states = nullptr);
@@ -119,12 +122,6 @@ class MarianModel {
                    Tensor* logits);
 
  private:
-  struct EncoderLayer {
-    std::unique_ptr<MultiHeadAttention> attn;
-    std::unique_ptr<LayerNorm> attn_ln;
-    std::unique_ptr<Linear> fc1, fc2;
-    std::unique_ptr<LayerNorm> ffn_ln;
-  };
   struct DecoderLayer {
     std::unique_ptr<Linear> self_qkv, self_out;
     std::unique_ptr<LayerNorm> self_ln;
@@ -145,9 +142,7 @@ class MarianModel {
   Linear::Options LinearOptions(Activation act, bool residual,
                                 bool reduced) const;
   absl::Status Build(const WeightSource& weights);
-  absl::Status BuildEncoderLayer(const WeightSource& w,
-                                 const std::string& prefix,
-                                 EncoderLayer* layer);
+  absl::Status BuildEncoderLayer(const WeightReader& r);
   absl::Status BuildDecoderLayer(const WeightSource& w,
                                  const std::string& prefix,
                                  DecoderLayer* layer);
@@ -159,14 +154,14 @@ class MarianModel {
   DnnlContext ctx_;
   std::shared_ptr<const Tensor> encoder_embed_, decoder_embed_;
   Tensor encoder_positions_, decoder_positions_;
-  std::vector<EncoderLayer> encoder_layers_;
+  std::vector<std::unique_ptr<PostLnEncoderLayer>> encoder_layers_;
   std::vector<DecoderLayer> decoder_layers_;
   std::unique_ptr<Linear> lm_head_;
 
   absl::Mutex mu_;
-  AttentionScratch encoder_scratch_ ABSL_GUARDED_BY(mu_);
-  Tensor encoder_tmp_ ABSL_GUARDED_BY(mu_), encoder_ffn_ ABSL_GUARDED_BY(mu_),
-      encoder_mask_ ABSL_GUARDED_BY(mu_), cross_tmp_ ABSL_GUARDED_BY(mu_);
+  PackedLayout encoder_layout_ ABSL_GUARDED_BY(mu_);
+  EncoderScratch encoder_scratch_ ABSL_GUARDED_BY(mu_);
+  Tensor encoder_packed_ ABSL_GUARDED_BY(mu_), cross_tmp_ ABSL_GUARDED_BY(mu_);
   DecoderScratch dec_ ABSL_GUARDED_BY(mu_);
   bool profiling_ ABSL_GUARDED_BY(mu_) = false;
   DecoderProfile profile_ ABSL_GUARDED_BY(mu_);

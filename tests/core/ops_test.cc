@@ -1,4 +1,5 @@
 // Each oneDNN op against a naive double-precision reference on random data.
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -318,24 +319,34 @@ TEST(TensorOpsTest, BroadcastAddAndStridedCopy) {
     for (int j = 0; j < 4; ++j) EXPECT_EQ(dst[j * 3 + i], src[i * 4 + j]);
 }
 
-// Naive multi-head attention over a padded batch: out = x + Wo·concat_h
-// softmax(qkᵀ/√d + m)v.
-TEST(AttentionTest, SelfAttentionMatchesNaiveReference) {
+// Naive multi-head attention per sequence of a ragged batch: out = x +
+// Wo·concat_h softmax(qkᵀ/√d)v over the sequence's own tokens. x is laid out
+// padded [batch·len, hidden] for the reference (padded rows are never read)
+// and packed (see PackedLayout) for the layer; two sequences share a length
+// (one LengthGroup of 2).
+TEST(AttentionTest, PackedSelfAttentionMatchesNaiveReference) {
   DnnlContext ctx;
-  const int hidden = 32, heads = 4, dk = 8, batch = 3, len = 6;
+  const int hidden = 32, heads = 4, dk = 8, batch = 4, len = 6;
   AttentionWeights w{Random({hidden, hidden}, 20, 0.3f), Random({hidden}, 21),
                      Random({hidden, hidden}, 22, 0.3f), Random({hidden}, 23),
                      Random({hidden, hidden}, 24, 0.3f), Random({hidden}, 25),
                      Random({hidden, hidden}, 26, 0.3f), Random({hidden}, 27)};
   const AttentionWeights copy = w;
   MultiHeadAttention mha(&ctx, hidden, heads, std::move(w), {});
-  Tensor x = Random({batch * len, hidden}, 28), out({batch * len, hidden});
-  std::vector<int32_t> mask = {1, 1, 1, 1, 1, 1, 1, 1, 1,
-                               0, 0, 0, 1, 0, 0, 0, 0, 0};
-  std::vector<float> add(mask.size());
-  BuildAdditiveMask(mask.data(), mask.size(), add.data());
+  Tensor x = Random({batch * len, hidden}, 28);
+  const std::vector<int> lengths = {6, 3, 1, 3};
+  std::vector<int32_t> mask(batch * len);
+  for (int b = 0; b < batch; ++b)
+    for (int t = 0; t < len; ++t) mask[b * len + t] = t < lengths[b];
+  PackedLayout layout;
+  layout.Build(lengths);
+  ASSERT_EQ(layout.groups().size(), 3u);
+  Tensor packed({layout.rows(), hidden}), out({layout.rows(), hidden});
+  for (int b = 0; b < batch; ++b)
+    std::copy_n(x.data() + b * len * hidden, lengths[b] * hidden,
+                packed.data() + layout.first_row(b) * hidden);
   AttentionScratch scratch;
-  mha.SelfAttention(x.data(), batch, len, add.data(), out.data(), &scratch);
+  mha.SelfAttention(packed.data(), layout, out.data(), &scratch);
 
   auto q = RefLinear(x, copy.q_w, copy.q_b, Activation::kNone, nullptr);
   auto k = RefLinear(x, copy.k_w, copy.k_b, Activation::kNone, nullptr);
@@ -368,7 +379,13 @@ TEST(AttentionTest, SelfAttentionMatchesNaiveReference) {
         }
       }
   auto ref = RefLinear(ctxv, copy.o_w, copy.o_b, Activation::kNone, &x);
-  EXPECT_LT(MaxDiff(out.data(), ref), 1e-4);
+  for (int b = 0; b < batch; ++b) {
+    const std::vector<double> want(
+        ref.begin() + b * len * hidden,
+        ref.begin() + (b * len + lengths[b]) * hidden);
+    EXPECT_LT(MaxDiff(out.data() + layout.first_row(b) * hidden, want), 1e-4)
+        << "sequence " << b;
+  }
 }
 
 }  // namespace
