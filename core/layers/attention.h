@@ -6,12 +6,10 @@
 #include <vector>
 
 #include "core/layers/packed_layout.h"
-#include "core/ops/batched_matmul.h"
 #include "core/ops/dnnl_context.h"
 #include "core/ops/head_matmul.h"
 #include "core/ops/linear.h"
 #include "core/ops/softmax.h"
-#include "core/ops/tensor_ops.h"
 #include "core/tensor.h"
 
 namespace attnserve {
@@ -25,26 +23,19 @@ struct AttentionWeights {
 // Buffers of one attention call, owned by the caller and reused (grow-only, see
 // Tensor).
 struct AttentionScratch {
-  Tensor qkv, q, k, v, probs, ctx_heads, ctx;
+  Tensor qkv, probs, ctx;
 };
 
-// Multi-head scaled dot-product attention ("Attention Is All You Need"),
-// batched over a padded batch: scores for all (sequence, head) pairs are one
-// batched matmul. The steps are public so decoders can compose them (causal
-// mask = a [B,1,Tq,Tk] mask; KV cache = SplitHeads into a larger buffer +
-// k/v_batch_stride; cross-attention = kQSeparateKv). Layout conventions:
-// activations [rows = batch·len, hidden]; per-head tensors [batch, heads, len,
-// head_dim].
+// Multi-head scaled dot-product self-attention ("Attention Is All You Need")
+// of an encoder layer over a packed ragged batch (see PackedLayout): one fused
+// Q|K|V projection, then per LengthGroup the scores of every (sequence, head)
+// as one strided matmul, softmax, and the values written straight into
+// [rows, hidden]; then the output projection. (The decoder's attention, with
+// its KV cache and cross-attention, is core/layers/decoder_attention.h.)
 class MultiHeadAttention {
  public:
-  enum class Fusion {
-    kQkv,  // self-attention: one Linear producing [rows, 3·hidden] = q|k|v
-    kQSeparateKv  // cross-attention: Linear q [rows, hidden], Linear kv [rows,
-                  // 2·hidden] = k|v
-  };
   struct Options {
-    Fusion fusion = Fusion::kQkv;
-    bool residual = true;  // ProjectOutput adds a residual (post-LN blocks)
+    bool residual = true;  // the output projection adds x (post-LN blocks)
     DType precision = DType::kFloat32;  // of the projections (Linear); the
                                         // scores / softmax stay f32
   };
@@ -55,36 +46,6 @@ class MultiHeadAttention {
   int hidden() const { return hidden_; }
   int heads() const { return heads_; }
   int head_dim() const { return head_dim_; }
-
-  // 1a (kQkv). qkv[rows, 3·hidden] = x·[Wq;Wk;Wv]ᵀ + [bq;bk;bv].
-  void ProjectQkv(const float* x, int64_t rows, float* qkv);
-  // 1b (kQSeparateKv). q[rows, hidden]; kv[rows, 2·hidden] from the memory
-  // (encoder output).
-  void ProjectQ(const float* x, int64_t rows, float* q);
-  void ProjectKv(const float* memory, int64_t rows, float* kv);
-  // 2. dst[b, h, t, :] = src[(b·len + t)·row_stride + h·head_dim + :]. src
-  // points at the first column of the block (e.g. qkv + hidden for K). dst_len
-  // >= len rows per head (KV cache capacity); dst_offset is the first row
-  // written (cache position).
-  void SplitHeads(const float* src, int64_t row_stride, int batch, int len,
-                  float* dst, int dst_len = 0, int dst_offset = 0);
-  // 3. probs[b,h,tq,tk] = softmax(q·kᵀ/√head_dim + mask). q: [b,h,tq,dk]; k:
-  // [b,h,·,dk] with k_len >= tk rows per head (0: tk); mask: additive, [batch,
-  // 1, mask_rows, tk] with mask_rows = 1 (padding mask) or tq (e.g. causal +
-  // padding); null = no mask.
-  void AttentionProbs(const float* q, const float* k, const float* mask,
-                      int mask_rows, int batch, int tq, int tk, float* probs,
-                      int k_len = 0);
-  // 4. ctx_heads[b,h,tq,dk] = probs · v (v: [b,h,·,dk] with v_len >= tk rows
-  // per head).
-  void ApplyToValues(const float* probs, const float* v, int batch, int tq,
-                     int tk, float* ctx_heads, int v_len = 0);
-  // 5. ctx[(b·tq + t), h·dk + :] = ctx_heads[b,h,t,:].
-  void MergeHeads(const float* ctx_heads, int batch, int tq, float* ctx);
-  // 6. out = ctx·Woᵀ + bo (+ residual when Options::residual; must not alias
-  // out).
-  void ProjectOutput(const float* ctx, int64_t rows, float* out,
-                     const float* residual);
 
   // Whole encoder self-attention over a packed ragged batch (x, out:
   // [layout.rows(), hidden], see PackedLayout): out = x + Attn(x) (residual
@@ -105,15 +66,11 @@ class MultiHeadAttention {
   void AttendUniform(const float* qkv, int batch, int len, const float* bias,
                      float* ctx, AttentionScratch* s);
 
-  DnnlContext* ctx_;
   int hidden_, heads_, head_dim_;
   Options opt_;
-  std::unique_ptr<Linear> qkv_, q_, kv_, out_;
-  BatchedMatMul scores_mm_, values_mm_;
+  std::unique_ptr<Linear> qkv_, out_;
   HeadMatMul fused_scores_mm_, fused_values_mm_;
-  BroadcastAdd mask_add_;
   Softmax softmax_;
-  StridedCopy copy_;
 };
 
 }  // namespace attnserve

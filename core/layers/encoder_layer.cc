@@ -24,9 +24,8 @@ PostLnEncoderLayer::PostLnEncoderLayer(DnnlContext* ctx, int hidden, int heads,
                                        Activation act, float eps,
                                        EncoderLayerWeights w,
                                        Precision precision)
-    : attention_(
-          ctx, hidden, heads, std::move(w.attention),
-          {MultiHeadAttention::Fusion::kQkv, true, precision.projections}),
+    : attention_(ctx, hidden, heads, std::move(w.attention),
+                 {/*residual=*/true, precision.projections}),
       attn_ln_(ctx, std::move(w.attn_ln_g), std::move(w.attn_ln_b), eps),
       ffn_in_(ctx, std::move(w.ffn_in_w), std::move(w.ffn_in_b),
               {act, false, precision.projections}),

@@ -28,4 +28,13 @@ void PackedLayout::Build(absl::Span<const int> lengths) {
   }
 }
 
+void UnpackRows(const float* packed, int64_t cols, const PackedLayout& layout,
+                int len, float* out) {
+  std::fill_n(out, static_cast<int64_t>(layout.sequences()) * len * cols, 0.f);
+  for (int b = 0; b < layout.sequences(); ++b) {
+    std::copy_n(packed + layout.first_row(b) * cols, layout.length(b) * cols,
+                out + static_cast<int64_t>(b) * len * cols);
+  }
+}
+
 }  // namespace attnserve

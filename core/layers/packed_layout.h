@@ -42,6 +42,12 @@ class PackedLayout {
   int64_t rows_ = 0;
 };
 
+// The packed rows [layout.rows(), cols] of `packed` scattered into the padded
+// [layout.sequences(), len, cols] at `out` (request order, zeros at padding):
+// what callers that want Hugging Face's padded shape read.
+void UnpackRows(const float* packed, int64_t cols, const PackedLayout& layout,
+                int len, float* out);
+
 }  // namespace attnserve
 
 #endif  // ATTNSERVE_CORE_LAYERS_PACKED_LAYOUT_H_

@@ -35,20 +35,6 @@ Tensor ConcatRows(const std::vector<const Tensor*>& parts) {
   return out;
 }
 
-// Rows of a packed batch (see PackedLayout) into [batch·len, cols], zeros at
-// padding.
-void Unpack(const Tensor& packed, const PackedLayout& layout, int len,
-            Tensor* out) {
-  const int64_t cols = packed.dim(1);
-  out->Resize({static_cast<int64_t>(layout.sequences()) * len, cols});
-  std::fill(out->data(), out->data() + out->numel(), 0.0f);
-  for (int b = 0; b < layout.sequences(); ++b) {
-    std::copy_n(packed.data() + layout.first_row(b) * cols,
-                layout.length(b) * cols,
-                out->data() + static_cast<int64_t>(b) * len * cols);
-  }
-}
-
 struct Projection {
   Tensor w, b;
 };
@@ -389,14 +375,17 @@ absl::Status MarianModel::Encode(absl::Span<const int32_t> ids,
   auto record = [&] {
     if (hidden_states == nullptr) return;
     hidden_states->emplace_back();
-    Unpack(encoder_packed_, layout, len, &hidden_states->back());
+    Tensor& state = hidden_states->back();
+    state.Resize({rows, d});
+    UnpackRows(encoder_packed_.data(), d, layout, len, state.data());
   };
   record();
   for (auto& layer : encoder_layers_) {
     layer->Forward(x, layout, &encoder_scratch_);
     record();
   }
-  Unpack(encoder_packed_, layout, len, out);
+  out->Resize({rows, d});
+  UnpackRows(encoder_packed_.data(), d, layout, len, out->data());
   return absl::OkStatus();
 }
 

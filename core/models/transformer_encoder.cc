@@ -262,13 +262,9 @@ namespace {
 // dst [batch, len, hidden] (zero at padding) from packed rows.
 void Unpack(const Tensor& packed, const PackedLayout& layout, int len,
             Tensor* dst) {
-  const int64_t h = packed.dim(1), batch = layout.sequences();
-  dst->Resize({batch, len, h});
-  std::fill_n(dst->data(), dst->numel(), 0.f);
-  for (int b = 0; b < batch; ++b) {
-    std::copy_n(packed.data() + layout.first_row(b) * h, layout.length(b) * h,
-                dst->data() + b * len * h);
-  }
+  const int64_t h = packed.dim(1);
+  dst->Resize({layout.sequences(), len, h});
+  UnpackRows(packed.data(), h, layout, len, dst->data());
 }
 
 }  // namespace

@@ -6,14 +6,12 @@
 
 #include "core/layers/attention.h"
 #include "core/ops/activation.h"
-#include "core/ops/batched_matmul.h"
 #include "core/ops/compute_threads.h"
 #include "core/ops/layer_norm.h"
 #include "core/ops/linear.h"
 #include "core/ops/packed_weight.h"
 #include "core/ops/quantize.h"
 #include "core/ops/softmax.h"
-#include "core/ops/tensor_ops.h"
 #include "gtest/gtest.h"
 
 namespace attnserve {
@@ -267,56 +265,6 @@ TEST(SoftmaxTest, MatchesReferenceAndHandlesLowestMask) {
   sm.Forward(x.data(), 5, 9);
   EXPECT_LT(MaxDiff(x.data(), ref), 1e-6);
   EXPECT_EQ(x[3], 0.0f);
-}
-
-TEST(BatchedMatMulTest, PlainTransposedAndStrided) {
-  DnnlContext ctx;
-  const int64_t batch = 6, m = 5, k = 16, n = 7,
-                cap = 10;  // b has `cap` >= n rows per batch
-  Tensor a = Random({batch, m, k}, 11), bt = Random({batch, cap, k}, 12),
-         c({batch, m, n});
-  BatchedMatMul mm(&ctx, /*transpose_b=*/true, 0.25f);
-  mm.Forward(a.data(), bt.data(), c.data(), {batch, m, k, n, cap * k});
-  std::vector<double> ref(batch * m * n);
-  for (int64_t z = 0; z < batch; ++z)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double s = 0;
-        for (int64_t p = 0; p < k; ++p)
-          s += double(a[(z * m + i) * k + p]) * bt[(z * cap + j) * k + p];
-        ref[(z * m + i) * n + j] = 0.25 * s;
-      }
-  EXPECT_LT(MaxDiff(c.data(), ref), 1e-5);
-
-  Tensor b = Random({batch, k, n}, 13);
-  BatchedMatMul plain(&ctx, /*transpose_b=*/false);
-  plain.Forward(a.data(), b.data(), c.data(), {batch, m, k, n});
-  for (int64_t z = 0; z < batch; ++z)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double s = 0;
-        for (int64_t p = 0; p < k; ++p)
-          s += double(a[(z * m + i) * k + p]) * b[(z * k + p) * n + j];
-        ref[(z * m + i) * n + j] = s;
-      }
-  EXPECT_LT(MaxDiff(c.data(), ref), 1e-5);
-}
-
-TEST(TensorOpsTest, BroadcastAddAndStridedCopy) {
-  DnnlContext ctx;
-  Tensor x = Random({2, 3, 4, 5}, 14), y = Random({2, 1, 1, 5}, 15);
-  std::vector<double> ref(x.numel());
-  for (int64_t i = 0; i < x.numel(); ++i)
-    ref[i] = x[i] + y[(i / 60) * 5 + i % 5];
-  BroadcastAdd add(&ctx);
-  add.Forward(x.data(), {2, 3, 4, 5}, y.data(), {2, 1, 1, 5});
-  EXPECT_LT(MaxDiff(x.data(), ref), 1e-6);
-
-  Tensor src = Random({3, 4}, 16), dst({4, 3});
-  StridedCopy copy(&ctx);
-  copy.Forward(src.data(), {4, 1}, dst.data(), {1, 3}, {3, 4});  // transpose
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 4; ++j) EXPECT_EQ(dst[j * 3 + i], src[i * 4 + j]);
 }
 
 // Naive multi-head attention per sequence of a ragged batch: out = x +
