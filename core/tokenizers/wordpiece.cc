@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<WordpieceTokenizer>> WordpieceTokenizer::Load(
   // tokens.
   for (const AddedTokenSpec& spec : config->added_tokens_decoder) {
     std::u32string content = DecodeUtf8(spec.content).value_or(U"");
-    if (!spec.special && spec.normalized && tok->lower_case_) {
+    if (!spec.special && spec.normalizes() && tok->lower_case_) {
       content = LowerPerCodePoint(content);  // as transformers' _add_tokens
     }
     if (content.empty()) continue;
@@ -95,7 +95,7 @@ absl::StatusOr<std::unique_ptr<WordpieceTokenizer>> WordpieceTokenizer::Load(
     tok->added_index_[token.content_utf8] =
         static_cast<int>(tok->added_tokens_.size());
     tok->added_tokens_.push_back(std::move(token));
-    if (!spec.special && spec.normalized)
+    if (!spec.special && spec.normalizes())
       tok->lowercase_protected_.push_back(content);
   }
   std::vector<std::pair<std::string, const AddedTokenSpec*>> specials;
