@@ -173,7 +173,13 @@ absl::StatusOr<std::string> BertTokenizerJson(const Vocabulary& vocab,
         {"continuing_subword_prefix", "##"},
         {"max_input_chars_per_word", 100},
         {"vocab", std::move(model_vocab)}}}};
-  return tokenizer.dump();
+  try {
+    return tokenizer.dump();
+  } catch (const Json::exception& e) {
+    // Only invalid UTF-8 in a token can fail here.
+    return absl::InvalidArgumentError(absl::StrCat(
+        folder, ": cannot write the converted tokenizer.json: ", e.what()));
+  }
 }
 
 }  // namespace attnserve
