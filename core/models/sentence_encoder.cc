@@ -14,7 +14,6 @@
 #include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/tokenizer.h"
 #include "core/tokenizers/unicode.h"
-#include "core/tokenizers/wordpiece.h"
 
 namespace attnserve {
 namespace {
@@ -109,24 +108,14 @@ class TransformerSentenceEncoder : public SentenceEncoder {
 
 namespace {
 
-// tokenizer.json (what sentence-transformers runs: the fast tokenizer) when
-// the folder has one, else vocab.txt as transformers' slow BertTokenizer.
+// What sentence-transformers runs: the fast tokenizer of tokenizer.json, or
+// the one transformers converts from vocab.txt when the folder has no
+// tokenizer.json (HfTokenizer::Load does both).
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
     const std::string& folder) {
-  if (FileExists(JoinPath(folder, "tokenizer.json"))) {
-    auto hf = HfTokenizer::Load(folder);
-    if (!hf.ok()) return hf.status();
-    return std::unique_ptr<Tokenizer>(*std::move(hf));
-  }
-  if (!FileExists(JoinPath(folder, "vocab.txt"))) {
-    return absl::NotFoundError(absl::StrCat(
-        folder,
-        ": no tokenizer.json (nor a WordPiece vocab.txt); save the "
-        "tokenizer with the model (tokenizer.save_pretrained)"));
-  }
-  auto wordpiece = WordpieceTokenizer::Load(folder);
-  if (!wordpiece.ok()) return wordpiece.status();
-  return std::unique_ptr<Tokenizer>(*std::move(wordpiece));
+  auto hf = HfTokenizer::Load(folder);
+  if (!hf.ok()) return hf.status();
+  return std::unique_ptr<Tokenizer>(*std::move(hf));
 }
 
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadTransformerSentenceEncoder(

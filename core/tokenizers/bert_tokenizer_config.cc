@@ -71,13 +71,17 @@ absl::StatusOr<std::optional<AddedTokenSpec>> ParseAddedToken(
   for (auto [name, field] :
        {std::pair{"special", &spec.special}, std::pair{"lstrip", &spec.lstrip},
         std::pair{"rstrip", &spec.rstrip},
-        std::pair{"single_word", &spec.single_word},
-        std::pair{"normalized", &spec.normalized}}) {
+        std::pair{"single_word", &spec.single_word}}) {
     auto it = value.find(name);
     if (it == value.end() || it->is_null()) continue;
     if (!it->is_boolean())
       return WrongType(file, key + "." + name, "true or false");
     *field = it->get<bool>();
+  }
+  if (auto it = value.find("normalized"); it != value.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      return WrongType(file, key + ".normalized", "true or false");
+    spec.normalized = it->get<bool>();
   }
   return std::optional<AddedTokenSpec>(spec);
 }

@@ -18,7 +18,12 @@ struct AddedTokenSpec {
   bool lstrip = false;
   bool rstrip = false;
   bool single_word = false;
-  bool normalized = false;
+  // Unset: transformers' AddedToken default, not special.
+  std::optional<bool> normalized;
+
+  bool normalizes() const {
+    return normalized.has_value() ? *normalized : !special;
+  }
 };
 
 // The BertTokenizer settings of a Hugging Face tokenizer folder, with the

@@ -8,7 +8,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/tokenizers/bert_tokenizer_config.h"
+#include "core/tokenizers/bert_tokenizer_json.h"
 #include "core/tokenizers/unicode.h"
+#include "core/tokenizers/vocabulary.h"
 
 namespace attnserve {
 namespace {
@@ -54,44 +56,71 @@ std::optional<int> SpecialId(const HfTokenizer& tok,
   return tok.TokenToId(spec->content);
 }
 
+absl::Status CheckShimVersion() {
+  if (attnserve_hf_abi_version() == ATTNSERVE_HF_ABI_VERSION)
+    return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the linked tokenizers shim has ABI version ", attnserve_hf_abi_version(),
+      ", this build expects ", ATTNSERVE_HF_ABI_VERSION,
+      "; rebuild core/tokenizers/hf_shim"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Load(
     const std::string& folder) {
-  if (attnserve_hf_abi_version() != ATTNSERVE_HF_ABI_VERSION) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the linked tokenizers shim has ABI version ",
-        attnserve_hf_abi_version(), ", this build expects ",
-        ATTNSERVE_HF_ABI_VERSION, "; rebuild core/tokenizers/hf_shim"));
-  }
-  std::string path =
-      (std::filesystem::path(folder) / "tokenizer.json").string();
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat(path, " not found; the folder needs the tokenizer.json ",
-                     "written by the tokenizer's save_pretrained"));
-  }
+  if (absl::Status s = CheckShimVersion(); !s.ok()) return s;
   absl::StatusOr<BertTokenizerConfig> config = LoadBertTokenizerConfig(folder);
   if (!config.ok()) return config.status();
-
-  char* error = nullptr;
-  AttnserveHfTokenizer* handle = attnserve_hf_load(path.c_str(), &error);
-  if (handle == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot load the tokenizer: ", TakeError(error)));
+  const std::filesystem::path dir(folder);
+  std::string path = (dir / "tokenizer.json").string();
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    char* error = nullptr;
+    AttnserveHfTokenizer* handle = attnserve_hf_load(path.c_str(), &error);
+    return Wrap(handle, error, *config, std::move(path));
   }
-  std::unique_ptr<HfTokenizer> tok(new HfTokenizer(handle, std::move(path)));
+  const std::string vocab_path = (dir / "vocab.txt").string();
+  if (!std::filesystem::is_regular_file(vocab_path, ec)) {
+    return absl::NotFoundError(absl::StrCat(
+        path, " not found, nor a WordPiece ", vocab_path,
+        "; the folder needs the files the tokenizer's save_pretrained writes"));
+  }
+  absl::StatusOr<Vocabulary> vocab = Vocabulary::LoadFile(vocab_path);
+  if (!vocab.ok()) return vocab.status();
+  absl::StatusOr<std::string> json = BertTokenizerJson(*vocab, *config, folder);
+  if (!json.ok()) return json.status();
+  return FromJson(*json, *config, vocab_path);
+}
+
+absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(
+    std::string_view json, const BertTokenizerConfig& config,
+    std::string source) {
+  if (absl::Status s = CheckShimVersion(); !s.ok()) return s;
+  char* error = nullptr;
+  AttnserveHfTokenizer* handle =
+      attnserve_hf_load_json(json.data(), json.size(), &error);
+  return Wrap(handle, error, config, std::move(source));
+}
+
+absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Wrap(
+    AttnserveHfTokenizer* handle, char* error,
+    const BertTokenizerConfig& config, std::string source) {
+  if (handle == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": cannot load the tokenizer: ", TakeError(error)));
+  }
+  std::unique_ptr<HfTokenizer> tok(new HfTokenizer(handle, std::move(source)));
   tok->vocab_size_ = static_cast<int>(std::min<size_t>(
       attnserve_hf_vocab_size(handle), std::numeric_limits<int>::max()));
   tok->model_max_length_ =
-      config->model_max_length > 0
+      config.model_max_length > 0
           ? static_cast<int>(std::min<long long>(
-                config->model_max_length, std::numeric_limits<int>::max()))
+                config.model_max_length, std::numeric_limits<int>::max()))
           : std::numeric_limits<int>::max();
-  tok->pad_id_ = SpecialId(*tok, config->pad_token);
-  tok->cls_id_ = SpecialId(*tok, config->cls_token);
-  tok->sep_id_ = SpecialId(*tok, config->sep_token);
+  tok->pad_id_ = SpecialId(*tok, config.pad_token);
+  tok->cls_id_ = SpecialId(*tok, config.cls_token);
+  tok->sep_id_ = SpecialId(*tok, config.sep_token);
   return tok;
 }
 

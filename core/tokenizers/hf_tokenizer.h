@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/tokenizers/bert_tokenizer_config.h"
 #include "core/tokenizers/encoding.h"
 #include "core/tokenizers/hf_tokenizers_api.h"
 #include "core/tokenizers/tokenizer.h"
@@ -23,10 +24,17 @@ namespace attnserve {
 class HfTokenizer : public Tokenizer {
  public:
   // Reads <folder>/tokenizer.json, and model_max_length and the special tokens
-  // from tokenizer_config.json / special_tokens_map.json when present. Errors
-  // name the file.
+  // from tokenizer_config.json / special_tokens_map.json when present. A
+  // folder with vocab.txt but no tokenizer.json gets the tokenizer.json
+  // transformers converts from it (BertTokenizerJson), as AutoTokenizer does.
+  // Errors name the file.
   static absl::StatusOr<std::unique_ptr<HfTokenizer>> Load(
       const std::string& folder);
+  // The tokenizer of a tokenizer.json text with `config`'s model_max_length
+  // and special tokens; `source` names it in error messages.
+  static absl::StatusOr<std::unique_ptr<HfTokenizer>> FromJson(
+      std::string_view json, const BertTokenizerConfig& config,
+      std::string source);
 
   // The text with the tokenizer's special tokens. Longer than max_tokens:
   // InvalidArgument unless `truncate`, which cuts it as transformers does with
@@ -59,12 +67,18 @@ class HfTokenizer : public Tokenizer {
   HfTokenizer(AttnserveHfTokenizer* handle, std::string path)
       : handle_(handle), path_(std::move(path)) {}
 
+  // Takes the shim's result (NULL: `error` says why) and reads the settings
+  // of `config`.
+  static absl::StatusOr<std::unique_ptr<HfTokenizer>> Wrap(
+      AttnserveHfTokenizer* handle, char* error,
+      const BertTokenizerConfig& config, std::string source);
+
   absl::StatusOr<Encoding> EncodeChecked(std::string_view a,
                                          const std::string_view* b,
                                          bool truncate, int max_tokens) const;
 
   std::unique_ptr<AttnserveHfTokenizer, HandleDeleter> handle_;
-  std::string path_;  // tokenizer.json, for error messages
+  std::string path_;  // tokenizer.json (or vocab.txt), for error messages
   int vocab_size_ = 0;
   int model_max_length_ = 0;
   std::optional<int> pad_id_, cls_id_, sep_id_;

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 // Bumped whenever a signature below changes.
-#define ATTNSERVE_HF_ABI_VERSION 1
+#define ATTNSERVE_HF_ABI_VERSION 2
 
 typedef struct AttnserveHfTokenizer AttnserveHfTokenizer;
 
@@ -42,6 +42,9 @@ int attnserve_hf_abi_version(void);
 // padding are switched off (transformers overrides them on every call).
 // Returns NULL on failure with a message in *error.
 AttnserveHfTokenizer* attnserve_hf_load(const char* path, char** error);
+// The same from the text of a tokenizer.json (json_len bytes of UTF-8).
+AttnserveHfTokenizer* attnserve_hf_load_json(const char* json, size_t json_len,
+                                             char** error);
 void attnserve_hf_destroy(AttnserveHfTokenizer* tokenizer);
 
 // Encodes one text (pair == NULL) or a pair, with the special tokens. With

@@ -9,9 +9,9 @@
 namespace attnserve {
 
 // What an encoder model needs of its tokenizer: text -> ids with the model's
-// special tokens. Implementations: HfTokenizer (tokenizer.json, through
-// Hugging Face's own `tokenizers`) and WordpieceTokenizer (a vocab.txt-only
-// folder, as transformers' slow BertTokenizer). Thread-safe.
+// special tokens. Implementation: HfTokenizer (tokenizer.json, or the one
+// converted from vocab.txt, through Hugging Face's own `tokenizers`).
+// Thread-safe.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

@@ -1,10 +1,5 @@
 #include "core/tokenizers/unicode.h"
 
-#include <utf8proc.h>
-
-#include <cstdlib>
-#include <memory>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -17,31 +12,6 @@ absl::Status InvalidUtf8At(size_t offset) {
 }
 
 bool IsContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
-
-bool IsAscii(std::u32string_view text) {
-  for (char32_t cp : text) {
-    if (cp >= 0x80) return false;
-  }
-  return true;
-}
-
-// Runs utf8proc_map with `options` on the UTF-8 form of `text`.
-std::u32string MapWithUtf8proc(std::u32string_view text, int options) {
-  const std::string utf8 = EncodeUtf8(text);
-  utf8proc_uint8_t* mapped = nullptr;
-  const utf8proc_ssize_t length =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
-                   static_cast<utf8proc_ssize_t>(utf8.size()), &mapped,
-                   static_cast<utf8proc_option_t>(options));
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped,
-                                                                &std::free);
-  // The input came from valid scalar values, so utf8proc cannot fail except on
-  // allocation failure; keep the text unchanged in that case.
-  if (length < 0) return std::u32string(text);
-  absl::StatusOr<std::u32string> decoded = DecodeUtf8(std::string_view(
-      reinterpret_cast<const char*>(mapped), static_cast<size_t>(length)));
-  return decoded.ok() ? *std::move(decoded) : std::u32string(text);
-}
 
 }  // namespace
 
@@ -121,82 +91,6 @@ std::u32string_view StripPythonSpace(std::u32string_view text) {
   while (!text.empty() && IsPythonSpace(text.front())) text.remove_prefix(1);
   while (!text.empty() && IsPythonSpace(text.back())) text.remove_suffix(1);
   return text;
-}
-
-std::vector<std::u32string> SplitOnPythonSpace(std::u32string_view text) {
-  std::vector<std::u32string> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && IsPythonSpace(text[i])) ++i;
-    const size_t start = i;
-    while (i < text.size() && !IsPythonSpace(text[i])) ++i;
-    if (i > start) words.emplace_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-bool IsCategoryC(char32_t cp) {
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsCategoryP(char32_t cp) {
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_PC:
-    case UTF8PROC_CATEGORY_PD:
-    case UTF8PROC_CATEGORY_PS:
-    case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI:
-    case UTF8PROC_CATEGORY_PF:
-    case UTF8PROC_CATEGORY_PO:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsCategoryZs(char32_t cp) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(cp)) ==
-         UTF8PROC_CATEGORY_ZS;
-}
-
-bool IsNonspacingMark(char32_t cp) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(cp)) ==
-         UTF8PROC_CATEGORY_MN;
-}
-
-void AppendPythonLower(char32_t cp, std::u32string* out) {
-  if (cp < 0x80) {
-    out->push_back(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp);
-    return;
-  }
-  // The only unconditional multi-character lower-case mapping in
-  // SpecialCasing.txt; utf8proc_tolower gives the simple mapping (plain "i").
-  if (cp == 0x0130) {
-    out->push_back(U'i');
-    out->push_back(0x0307);
-    return;
-  }
-  out->push_back(static_cast<char32_t>(
-      utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
-}
-
-std::u32string NormalizeNfc(std::u32string_view text) {
-  if (IsAscii(text)) return std::u32string(text);
-  return MapWithUtf8proc(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-}
-
-std::u32string NormalizeNfd(std::u32string_view text) {
-  if (IsAscii(text)) return std::u32string(text);
-  return MapWithUtf8proc(text, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
 }
 
 }  // namespace attnserve

@@ -1,12 +1,11 @@
 #ifndef ATTNSERVE_CORE_TOKENIZERS_UNICODE_H_
 #define ATTNSERVE_CORE_TOKENIZERS_UNICODE_H_
 
-// UTF-8 decoding/encoding and the character classes the Hugging Face Python
-// tokenizers use (Python's str/unicodedata semantics), backed by utf8proc.
+// UTF-8 decoding/encoding and Python's str.isspace() / str.strip() (what
+// sentence-transformers applies before tokenizing).
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -28,23 +27,6 @@ bool IsPythonSpace(char32_t cp);
 // Python str.strip() with no argument: `text` without IsPythonSpace at
 // either end.
 std::u32string_view StripPythonSpace(std::u32string_view text);
-
-// Python str.split() with no argument: words between runs of IsPythonSpace.
-std::vector<std::u32string> SplitOnPythonSpace(std::u32string_view text);
-
-// Python's unicodedata.category(cp) starts with the given letter / equals "Mn".
-bool IsCategoryC(char32_t cp);  // Cc, Cf, Cs, Co, Cn
-bool IsCategoryP(char32_t cp);  // Pc, Pd, Ps, Pe, Pi, Pf, Po
-bool IsCategoryZs(char32_t cp);
-bool IsNonspacingMark(char32_t cp);  // Mn
-
-// Python str.lower() of one code point (full case mapping: U+0130 ->
-// "i\u0307").
-void AppendPythonLower(char32_t cp, std::u32string* out);
-
-// unicodedata.normalize("NFC"/"NFD", text).
-std::u32string NormalizeNfc(std::u32string_view text);
-std::u32string NormalizeNfd(std::u32string_view text);
 
 }  // namespace attnserve
 

@@ -6,6 +6,8 @@
 
 #include "core/tokenizers/hf_tokenizer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -35,7 +37,12 @@ nlohmann::json ReadJson(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-// Every folder of tests/data/tokenizers with a cases.json.
+// A family folder without its tokenizer.json: what AutoTokenizer converts
+// from vocab.txt must give the ids of the saved tokenizer.json.
+constexpr char kVocabOnly[] = "+vocab-only";
+
+// Every folder of tests/data/tokenizers with a cases.json, and the WordPiece
+// BERT one once more as vocab.txt only.
 std::vector<std::string> Families() {
   std::vector<std::string> out;
   for (const auto& entry : std::filesystem::directory_iterator(kFamiliesDir)) {
@@ -44,7 +51,24 @@ std::vector<std::string> Families() {
     }
   }
   std::sort(out.begin(), out.end());
+  out.push_back(std::string("wordpiece-bert") + kVocabOnly);
   return out;
+}
+
+// A copy of `folder` in a fresh temporary directory without tokenizer.json.
+std::string CopyWithoutTokenizerJson(const std::string& folder) {
+  static int copies = 0;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("hf_tokenizer_test_vocab_only_" + std::to_string(::getpid()) + "_" +
+       std::to_string(copies++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().filename() == "tokenizer.json") continue;
+    std::filesystem::copy_file(entry.path(), dir / entry.path().filename());
+  }
+  return dir.string();
 }
 
 std::unique_ptr<HfTokenizer> LoadOrDie(const std::string& folder) {
@@ -60,13 +84,24 @@ std::vector<int32_t> Ids(const nlohmann::json& j) {
 class FamilyTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    folder_ = kFamiliesDir + "/" + GetParam();
+    std::string family = GetParam();
+    const size_t suffix = family.find(kVocabOnly);
+    if (suffix != std::string::npos) family.resize(suffix);
+    folder_ = kFamiliesDir + "/" + family;
+    if (suffix != std::string::npos) {
+      copy_ = CopyWithoutTokenizerJson(folder_);
+      folder_ = copy_;
+    }
     cases_ = ReadJson(folder_ + "/cases.json");
     tok_ = LoadOrDie(folder_);
     ASSERT_NE(tok_, nullptr);
     max_length_ = cases_.at("max_length").get<int>();
   }
+  void TearDown() override {
+    if (!copy_.empty()) std::filesystem::remove_all(copy_);
+  }
 
+  std::string copy_;  // the vocab-only copy, removed afterwards
   std::string folder_;
   nlohmann::json cases_;
   std::unique_ptr<HfTokenizer> tok_;
@@ -176,7 +211,9 @@ TEST_P(FamilyTest, InvalidUtf8IsInvalidArgumentNamingTheByteOffset) {
 INSTANTIATE_TEST_SUITE_P(Families, FamilyTest, ::testing::ValuesIn(Families()),
                          [](const auto& info) {
                            std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
+                           for (char& c : name) {
+                             if (c == '-' || c == '+') c = '_';
+                           }
                            return name;
                          });
 
@@ -204,13 +241,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-TEST(HfTokenizerTest, MissingTokenizerJsonIsNotFoundNamingTheFile) {
+TEST(HfTokenizerTest, NeitherTokenizerJsonNorVocabIsNotFoundNamingBoth) {
   TempDir dir;
   absl::StatusOr<std::unique_ptr<HfTokenizer>> tok =
       HfTokenizer::Load(dir.path());
   ASSERT_EQ(tok.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(tok.status().message(),
               HasSubstr(dir.path() + "/tokenizer.json"));
+  EXPECT_THAT(tok.status().message(), HasSubstr(dir.path() + "/vocab.txt"));
 }
 
 TEST(HfTokenizerTest, CorruptTokenizerJsonIsAnErrorNamingTheFile) {

@@ -1,6 +1,7 @@
 // Fuzzes HfTokenizer::Encode / EncodePair (Hugging Face `tokenizers` through
 // the Rust shim) on the fixture tokenizers of tests/data/tokenizers (WordPiece,
-// byte-level BPE, Unigram with its precompiled normalizer) with arbitrary
+// byte-level BPE, Unigram with its precompiled normalizer) and on bert-tiny
+// (vocab.txt only: the tokenizer.json converted from it) with arbitrary
 // bytes, truncation on or off and limits from invalid to beyond the text's
 // length. A panic in the crate would surface as an error status; a crash or
 // a broken contract aborts.
@@ -19,16 +20,18 @@
 namespace attnserve::fuzz {
 namespace {
 
-constexpr std::array<const char*, 4> kFamilies = {
-    "wordpiece-bert", "wordpiece-mpnet", "bpe-roberta", "unigram-xlmr"};
+// Folders under tests/data.
+constexpr std::array<const char*, 5> kFamilies = {
+    "tokenizers/wordpiece-bert", "tokenizers/wordpiece-mpnet",
+    "tokenizers/bpe-roberta", "tokenizers/unigram-xlmr", "bert-tiny"};
 // The most special tokens any of them adds (a pair: <s> a </s></s> b </s>).
 constexpr int kMaxAdded = 4;
 
 const HfTokenizer& Tokenizer(size_t family) {
   static std::array<const HfTokenizer*, kFamilies.size()> loaded{};
   if (loaded[family] == nullptr) {
-    absl::StatusOr<std::unique_ptr<HfTokenizer>> tok = HfTokenizer::Load(
-        TestDataPath(std::string("tokenizers/") + kFamilies[family]));
+    absl::StatusOr<std::unique_ptr<HfTokenizer>> tok =
+        HfTokenizer::Load(TestDataPath(kFamilies[family]));
     Require(tok.ok(), "load a fixture tokenizer");
     loaded[family] = tok->release();
   }

@@ -68,9 +68,6 @@ def seeds_server_config():
 
 
 def seeds_tokenizers():
-    for i, t in enumerate(golden_texts("bert-tiny")):
-        write("wordpiece", f"case{i}", t.encode() + bytes([130, 1]))
-        write("wordpiece", f"case{i}_strict", t.encode() + bytes([10, 0]))
     for i, t in enumerate(golden_texts("marian-tiny")):
         write("marian_tokenizer", f"case{i}", t.encode() + bytes([0, 0, 130, 1]))
     # hf_tokenizer: text + [max_tokens byte, pair, truncate, family] (consumed from the end);
@@ -79,6 +76,11 @@ def seeds_tokenizers():
         cases = json.loads((DATA / "tokenizers" / family / "cases.json").read_text())["cases"]
         for i, c in enumerate(cases[:8]):
             write("hf_tokenizer", f"{family}_{i}", c["text"].encode() + bytes([25, 0, 1, f]))
+    # bert-tiny (family 4: vocab.txt only, the converted tokenizer), its golden texts cut at 128
+    # (byte 129) and strict at 9 (byte 10).
+    for i, t in enumerate(golden_texts("bert-tiny")):
+        write("hf_tokenizer", f"bert-tiny_{i}", t.encode() + bytes([129, 0, 1, 4]))
+        write("hf_tokenizer", f"bert-tiny_{i}_strict", t.encode() + bytes([10, 0, 0, 4]))
 
 
 def encode(message, text):

@@ -15,7 +15,7 @@ use tokenizers::{
 };
 
 /// Bumped with every signature change in hf_tokenizers_api.h.
-const ABI_VERSION: c_int = 1;
+const ABI_VERSION: c_int = 2;
 
 /// The opaque handle C++ holds. Encoding takes `&self` only, so one handle
 /// serves many threads at once (the crate's `Tokenizer` is `Send + Sync`).
@@ -95,7 +95,10 @@ pub extern "C" fn attnserve_hf_abi_version() -> c_int {
 }
 
 fn load(path: &str) -> ShimResult<AttnserveHfTokenizer> {
-    let mut tokenizer = Tokenizer::from_file(path).map_err(|e| e.to_string())?;
+    prepare(Tokenizer::from_file(path).map_err(|e| e.to_string())?)
+}
+
+fn prepare(mut tokenizer: Tokenizer) -> ShimResult<AttnserveHfTokenizer> {
     // The file's own truncation and padding (all-MiniLM-L6-v2's: cut at 128, pad
     // to 128) are what transformers overrides on every call; truncation is
     // applied per call in `encode` instead.
@@ -117,6 +120,19 @@ pub unsafe extern "C" fn attnserve_hf_load(
             .to_str()
             .map_err(|_| "path is not valid UTF-8".to_string())?;
         Ok(Box::into_raw(Box::new(load(path)?)))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn attnserve_hf_load_json(
+    json: *const c_char,
+    json_len: usize,
+    error: *mut *mut c_char,
+) -> *mut AttnserveHfTokenizer {
+    guarded(error, ptr::null_mut(), || {
+        let json = utf8_arg(json, json_len, "tokenizer JSON")?;
+        let tokenizer: Tokenizer = json.parse().map_err(|e: tokenizers::Error| e.to_string())?;
+        Ok(Box::into_raw(Box::new(prepare(tokenizer)?)))
     })
 }
 
