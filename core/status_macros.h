@@ -16,7 +16,7 @@
 
 #define RETURN_IF_ERROR(expr)                              \
   do {                                                     \
-    const ::absl::Status attnserve_status_ = (expr);       \
+    ::absl::Status attnserve_status_ = (expr);             \
     if (!attnserve_status_.ok()) return attnserve_status_; \
   } while (0)
 

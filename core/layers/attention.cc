@@ -31,8 +31,9 @@ MultiHeadAttention::MultiHeadAttention(DnnlContext* ctx, int hidden, int heads,
       heads_(heads),
       head_dim_(hidden / heads),
       opt_(opt),
-      fused_scores_mm_(ctx,
-                       1.0f / std::sqrt(static_cast<float>(hidden / heads))),
+      fused_scores_mm_(
+          ctx,
+          1.0f / std::sqrt(static_cast<float>(hidden / heads))),  // head_dim
       fused_values_mm_(ctx, 1.0f),
       softmax_(ctx) {
   Linear::Options proj;

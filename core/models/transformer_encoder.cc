@@ -195,8 +195,9 @@ void TransformerEncoder::BuildPositionBias(const PackedLayout& layout) {
     for (int64_t q = 0; q < len; ++q) {
       for (int64_t k = 0; k < len; ++k) {
         const float* row =
-            relative_bias_.data() +
-            RelativePositionBucket(static_cast<int>(k - q)) * heads;
+            relative_bias_.data() + static_cast<int64_t>(RelativePositionBucket(
+                                        static_cast<int>(k - q))) *
+                                        heads;
         for (int n = 0; n < heads; ++n) first[(n * len + q) * len + k] = row[n];
       }
     }
