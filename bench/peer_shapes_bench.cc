@@ -8,6 +8,7 @@
 // it), so `attnserve-bench` alone is unchanged. Environment:
 //   ATTNSERVE_PEERS_SPEC     cases separated by ';', fields by ',':
 //                              enc,<name>,<folder>,<batch>,<tokens>
+//                                  [,<bos>,<eos>,<lo>,<hi>]
 //                              dec,<name>,<folder>,<batch>,<beam>,<source
 //                                  tokens>,<new tokens>
 //   ATTNSERVE_PEERS_DTYPES   e.g. "float32,bfloat16,int8" (default: all)
@@ -46,6 +47,10 @@ struct PeerCase {
   int tokens = 0;  // encoder: tokens per row; decoder: source tokens
   int beam = 1;
   int new_tokens = 0;
+  // Encoder ids: without a range, the bert-base-uncased formula; with one,
+  // hashed ids in [lo, hi) between bos and eos (XLM-R's <s> 0 ... </s> 2).
+  bool id_range = false;
+  int bos = 0, eos = 0, lo = 0, hi = 0;
 };
 
 struct PeerSettings {
@@ -61,7 +66,7 @@ int EnvInt(const char* name, int fallback) {
 }
 
 // Encoder rows: [CLS] ... [SEP] (ids 101 / 102 in bert-base-uncased vocabs).
-std::vector<std::vector<int32_t>> EncoderIds(int batch, int tokens) {
+std::vector<std::vector<int32_t>> BertIds(int batch, int tokens) {
   std::vector<std::vector<int32_t>> rows(batch);
   for (int b = 0; b < batch; ++b) {
     for (int t = 0; t < tokens; ++t) {
@@ -72,6 +77,36 @@ std::vector<std::vector<int32_t>> EncoderIds(int batch, int tokens) {
     }
   }
   return rows;
+}
+
+// MurmurHash3's finalizer (shapes.py fmix32).
+uint32_t Fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  return h ^ (h >> 16);
+}
+
+// Rows bos, pseudo-random ids in [lo, hi) (shapes.py hashed_ids: spread over
+// the embedding table as real text is), eos.
+std::vector<std::vector<int32_t>> HashedIds(const PeerCase& c) {
+  std::vector<std::vector<int32_t>> rows(c.batch);
+  for (int b = 0; b < c.batch; ++b) {
+    for (int t = 0; t < c.tokens; ++t) {
+      const uint32_t h = Fmix32(static_cast<uint32_t>(b * c.tokens + t + 1));
+      int32_t id =
+          c.lo + static_cast<int32_t>(h % static_cast<uint32_t>(c.hi - c.lo));
+      if (t == 0) id = c.bos;
+      if (t == c.tokens - 1) id = c.eos;
+      rows[b].push_back(id);
+    }
+  }
+  return rows;
+}
+
+std::vector<std::vector<int32_t>> EncoderIds(const PeerCase& c) {
+  return c.id_range ? HashedIds(c) : BertIds(c.batch, c.tokens);
 }
 
 // Marian sources: pieces then </s> (id 0).
@@ -156,7 +191,7 @@ void RunEncoder(benchmark::State& state, const PeerCase& c, DType dtype,
     return;
   }
   SentenceEncoder* model = loaded->model.get();
-  const auto rows = EncoderIds(c.batch, c.tokens);
+  const auto rows = EncoderIds(c);
   const auto spans = Spans(rows);
   std::string error;
   TimeMedian(state, s.reps, &error, [&]() -> int64_t {
@@ -205,19 +240,24 @@ absl::StatusOr<PeerCase> ParseCase(absl::string_view text) {
   auto num = [&](size_t i, int* out) {
     return i < f.size() && absl::SimpleAtoi(f[i], out);
   };
-  if (f.size() == 5 && f[0] == "enc" && num(3, &c.batch) && num(4, &c.tokens)) {
+  if ((f.size() == 5 || f.size() == 9) && f[0] == "enc" && num(3, &c.batch) &&
+      num(4, &c.tokens)) {
     c.name = f[1], c.folder = f[2];
-    return c;
+    if (f.size() == 5) return c;
+    c.id_range = true;
+    if (num(5, &c.bos) && num(6, &c.eos) && num(7, &c.lo) && num(8, &c.hi) &&
+        c.lo < c.hi)
+      return c;
   }
   if (f.size() == 7 && f[0] == "dec" && num(3, &c.batch) && num(4, &c.beam) &&
       num(5, &c.tokens) && num(6, &c.new_tokens)) {
     c.decoder = true, c.name = f[1], c.folder = f[2];
     return c;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("ATTNSERVE_PEERS_SPEC: bad case \"", text,
-                   "\" (want enc,name,folder,B,T or "
-                   "dec,name,folder,B,beam,source_tokens,new_tokens)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "ATTNSERVE_PEERS_SPEC: bad case \"", text,
+      "\" (want enc,name,folder,B,T[,bos,eos,lo,hi] with lo < hi or "
+      "dec,name,folder,B,beam,source_tokens,new_tokens)"));
 }
 
 std::string CaseName(const PeerCase& c, DType dtype, int threads) {

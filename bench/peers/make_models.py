@@ -1,6 +1,9 @@
 """Makes the model folders of bench/peers under WORK (idempotent):
 
   WORK/bert-base        random-weight BertModel, bert-base-uncased config
+  WORK/xlm-r-base       random-weight XLMRobertaModel, multilingual-e5-base
+                        config (XLM-R-base), Unigram tokenizer.json of its
+                        250002 ids
   WORK/opus-mt-en-de    random-weight MarianMTModel, opus-mt-en-de config
   WORK/onnx/<model>/    model.onnx (torch.onnx.export), model.opt.onnx
                         (onnxruntime.transformers optimizer, model_type=bert),
@@ -56,19 +59,69 @@ def make_bert_base(folder):
     write_json(os.path.join(folder, "special_tokens_map.json"), {
         "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
         "unk_token": "[UNK]", "mask_token": "[MASK]"})
-    # Mean pooling, no Normalize (sentence-transformers layout).
+    write_mean_pooling(folder, 768)
+
+
+def write_mean_pooling(folder, dim):
+    """sentence-transformers layout: Transformer then mean Pooling, no
+    Normalize."""
     shutil.copytree(os.path.join(BERT_TINY, "1_Pooling"),
                     os.path.join(folder, "1_Pooling"), dirs_exist_ok=True)
     pooling = os.path.join(folder, "1_Pooling", "config.json")
     with open(pooling) as f:
         p = json.load(f)
-    p["word_embedding_dimension"] = 768
+    p["word_embedding_dimension"] = dim
     write_json(pooling, p)
     write_json(os.path.join(folder, "modules.json"), [
         {"idx": 0, "name": "0", "path": "",
          "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling",
          "type": "sentence_transformers.models.Pooling"}])
+
+
+def make_xlmr_base(folder):
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+    from shapes import XLMR_BOS, XLMR_EOS, XLMR_PAD, XLMR_VOCAB
+    torch.manual_seed(0)
+    # The multilingual-e5-base config.json (XLM-R-base).
+    config = XLMRobertaConfig(
+        vocab_size=XLMR_VOCAB, hidden_size=768, num_hidden_layers=12,
+        num_attention_heads=12, intermediate_size=3072, hidden_act="gelu",
+        max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+        pad_token_id=XLMR_PAD, bos_token_id=XLMR_BOS, eos_token_id=XLMR_EOS,
+        architectures=["XLMRobertaModel"])
+    XLMRobertaModel(config).eval().save_pretrained(folder,
+                                                   safe_serialization=True)
+    write_xlmr_tokenizer(folder)
+    write_mean_pooling(folder, 768)
+
+
+def write_xlmr_tokenizer(folder):
+    """XLM-R's tokenizer.json layout (Unigram, Metaspace, <s> $A </s>) over
+    synthetic pieces: attnserve's loader and the CTranslate2 converter read
+    the 250002-id vocabulary; the benchmark feeds ids, so the pieces' text
+    does not matter."""
+    from tokenizers import Tokenizer, decoders, models, normalizers
+    from tokenizers import pre_tokenizers, processors
+    from transformers import XLMRobertaTokenizerFast
+    from shapes import XLMR_BOS, XLMR_EOS, XLMR_VOCAB
+    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab += [(f"\u2581w{i}", -10.0 - i * 1e-5)
+              for i in range(4, XLMR_VOCAB - 1)]
+    vocab.append(("<mask>", 0.0))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=3, byte_fallback=False))
+    tok.normalizer = normalizers.Sequence(
+        [normalizers.Nmt(), normalizers.NFKC()])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", XLMR_BOS), ("</s>", XLMR_EOS)])
+    fast = XLMRobertaTokenizerFast(
+        tokenizer_object=tok, model_max_length=512, bos_token="<s>",
+        eos_token="</s>", sep_token="</s>", cls_token="<s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    fast.save_pretrained(folder)
 
 
 def make_marian(folder):
@@ -116,8 +169,8 @@ def make_marian(folder):
 
 
 def export_onnx(hf_folder, out_dir):
-    """fp32 ONNX of BertModel (eager attention: the pattern the ORT optimizer
-    fuses), dynamic batch and sequence axes."""
+    """fp32 ONNX of BertModel / XLMRobertaModel (eager attention: the
+    pattern the ORT optimizer fuses), dynamic batch and sequence axes."""
     from transformers import AutoModel
     model = AutoModel.from_pretrained(hf_folder, attn_implementation="eager")
     model.eval()
@@ -191,9 +244,11 @@ def main(work, minilm):
             report = json.load(f)
     bert = os.path.join(work, "bert-base")
     marian = os.path.join(work, "opus-mt-en-de")
+    xlmr = os.path.join(work, "xlm-r-base")
     step(report, "hf/bert-base", lambda: make_bert_base(bert) or bert)
+    step(report, "hf/xlm-r-base", lambda: make_xlmr_base(xlmr) or xlmr)
     step(report, "hf/opus-mt-en-de", lambda: make_marian(marian) or marian)
-    hf = {"bert-base": bert}
+    hf = {"bert-base": bert, "xlm-r-base": xlmr}
     if os.path.exists(os.path.join(minilm, "config.json")):
         hf["minilm"] = minilm
     else:

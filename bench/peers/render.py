@@ -156,11 +156,18 @@ def render(run_dir):
           "shared, loaded machine: the figures are indicative only.** The "
           "full run is `bench/peers/run.sh` on a quiet machine.")
         w("")
+    if meta.get("models"):
+        w(f"**Only the cases of `PEERS_MODELS={meta['models']}` were run.**")
+        w("")
     w("Every engine loads the same Hugging Face folder (random-weight "
       "bert-base-uncased-shaped BERT, the real all-MiniLM-L6-v2, a "
-      "random-weight MarianMT with the opus-mt-en-de config whose `</s>` "
+      "random-weight XLMRobertaModel with the multilingual-e5-base config "
+      "(XLM-R-base: vocabulary 250002, positions after the padding index), "
+      "a random-weight MarianMT with the opus-mt-en-de config whose `</s>` "
       "logit is biased down so every engine generates exactly 64 tokens) "
-      "and runs the same token ids. Encoder: real tokens per second of one "
+      "and runs the same token ids (BERT rows: [CLS] ... [SEP] by a fixed "
+      "formula; XLM-R rows: `<s>`, pseudo-random ids in [3, 250002), "
+      "`</s>`; bench/peers/shapes.py). Encoder: real tokens per second of one "
       "forward pass (attnserve: embeddings incl. pooling; peers: last hidden "
       "state). Decoder: generated tokens per second of one generate call "
       "(source 32 tokens, 64 new tokens). Each figure is the median of the "
@@ -186,7 +193,7 @@ def render(run_dir):
       "(inter-op 1, sequential); CTranslate2 `intra_threads` (inter 1). "
       "ONNX Runtime int8 = `quantize_dynamic(QInt8, per_channel=True)` of "
       "the optimizer's output; fp32+opt = "
-      "`optimize_model(model_type='bert')`.")
+      "`optimize_model(model_type='bert')` (XLM-R included).")
     for t in threads:
         w("")
         w(f"## {t} thread{'s' if t > 1 else ''}: tokens/s")

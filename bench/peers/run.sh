@@ -3,13 +3,16 @@
 # PyTorch/transformers (fp32, bf16), ONNX Runtime (fp32, fp32 + transformer
 # optimizer, int8 dynamic) and CTranslate2 (float32, int16, int8) against
 # attnserve (float32, int8; bf16 where the CPU has it) on encoder shapes
-# (bert-base, the real all-MiniLM-L6-v2) and the opus-mt-en-de decoder shape.
+# (bert-base, the real all-MiniLM-L6-v2, XLM-R-base) and the opus-mt-en-de
+# decoder shape.
 # Writes bench/peers/last_run/*.json (+ peers.json) and bench/peers/README.md.
 #
 #   bench/peers/run.sh [BUILD_DIR]   (default: build-peers; built if missing)
 #   PEERS_QUICK=1      fewer shapes and timed calls (development)
 #   PEERS_THREADS="2 1" thread counts (default "2 1", quick "2")
 #   PEERS_REPS=N       timed calls per case (default 5, quick 2)
+#   PEERS_MODELS="bert-base minilm xlm-r-base"  only these models' cases
+#                      (default: every model; the README says so)
 #   RENDER_ONLY=1      re-render README.md from last_run/ without running
 #   OMP_WAIT_POLICY    unset by default: every OpenMP engine (attnserve,
 #                      PyTorch, CTranslate2: libgomp) then waits as
@@ -71,6 +74,7 @@ if [[ -z "${RENDER_ONLY:-}" ]]; then
   load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
   cat > "$out/meta.json" <<JSON
 {"quick": $([[ -n "$quick" ]] && echo true || echo false), "reps": $reps,
+ "models": "${PEERS_MODELS:-}",
  "load_before": "$load_before", "load_after": "$load_after",
  "omp_wait_policy": "${OMP_WAIT_POLICY:-GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-}}", "date": "$(date -Iseconds)"}
 JSON

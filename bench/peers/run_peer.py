@@ -66,7 +66,8 @@ class HfEngine:
         torch = self.torch
         model = self.model(case.model, precision)
         if case.kind == "enc":
-            ids = torch.tensor(shapes.encoder_ids(case.batch, case.tokens))
+            ids = torch.tensor(
+                shapes.encoder_ids(case.batch, case.tokens, case.model))
             mask, types = torch.ones_like(ids), torch.zeros_like(ids)
 
             def call():
@@ -128,8 +129,9 @@ class OrtEngine:
             self.sessions[key] = self.ort.InferenceSession(
                 path, o, providers=["CPUExecutionProvider"])
         session = self.sessions[key]
-        ids = self.np.array(shapes.encoder_ids(case.batch, case.tokens),
-                            dtype=self.np.int64)
+        ids = self.np.array(
+            shapes.encoder_ids(case.batch, case.tokens, case.model),
+            dtype=self.np.int64)
         names = {i.name for i in session.get_inputs()}
         feeds = {"input_ids": ids, "attention_mask": self.np.ones_like(ids),
                  "token_type_ids": self.np.zeros_like(ids)}
@@ -192,7 +194,7 @@ class Ct2Engine:
     def runner(self, case, precision):
         model = self.model(case, precision)
         if case.kind == "enc":
-            ids = shapes.encoder_ids(case.batch, case.tokens)
+            ids = shapes.encoder_ids(case.batch, case.tokens, case.model)
 
             def call():
                 out = model.forward_batch(ids)

@@ -13,12 +13,19 @@ NEW_TOKENS = 64
 SOURCE_TOKENS = 32
 MARIAN_EOS = 0
 MARIAN_PAD = 58100
+# XLM-R (multilingual-e5-base shape): <s> 0, <pad> 1, </s> 2, <unk> 3, then
+# the SentencePiece pieces, <mask> last.
+XLMR_VOCAB = 250002
+XLMR_BOS, XLMR_PAD, XLMR_EOS = 0, 1, 2
+# Encoder models whose ids are hashed over a range (bos, eos, lo, hi) rather
+# than bert-base-uncased's formula.
+ID_RANGES = {"xlm-r-base": (XLMR_BOS, XLMR_EOS, 3, XLMR_VOCAB)}
 
 
 @dataclass(frozen=True)
 class Case:
     kind: str  # "enc" or "dec"
-    model: str  # "bert-base", "minilm", "opus-mt-en-de"
+    model: str  # "bert-base", "minilm", "xlm-r-base", "opus-mt-en-de"
     batch: int
     tokens: int  # enc: tokens per row; dec: source tokens
     beam: int = 1
@@ -46,15 +53,25 @@ def quick():
 def cases(quick_mode=None):
     quick_mode = quick() if quick_mode is None else quick_mode
     enc = [("bert-base", 32, 128), ("bert-base", 8, 64), ("bert-base", 1, 16),
-           ("bert-base", 1, 128), ("minilm", 32, 128), ("minilm", 1, 16)]
+           ("bert-base", 1, 128), ("minilm", 32, 128), ("minilm", 1, 16),
+           ("xlm-r-base", 32, 128), ("xlm-r-base", 1, 128),
+           ("xlm-r-base", 1, 16)]
     dec = [(1, 1), (16, 1), (1, 4)]  # (batch, beam)
     if quick_mode:
-        enc = [("bert-base", 1, 128), ("minilm", 32, 128), ("minilm", 1, 16)]
+        enc = [("bert-base", 1, 128), ("minilm", 32, 128), ("minilm", 1, 16),
+               ("xlm-r-base", 1, 128)]
         dec = [(1, 1)]
     out = [Case("enc", m, b, t) for m, b, t in enc]
     out += [Case("dec", "opus-mt-en-de", b, SOURCE_TOKENS, beam, NEW_TOKENS)
             for b, beam in dec]
-    return out
+    only = models_filter()
+    return [c for c in out if not only or c.model in only]
+
+
+def models_filter():
+    """PEERS_MODELS="bert-base xlm-r-base": only these models' cases (empty:
+    every case)."""
+    return os.environ.get("PEERS_MODELS", "").split()
 
 
 def reps(quick_mode=None):
@@ -63,12 +80,38 @@ def reps(quick_mode=None):
     return int(os.environ.get("PEERS_REPS", "2" if quick_mode else "5"))
 
 
-def encoder_ids(batch, tokens):
-    """[CLS] ... [SEP] rows (101 / 102 in bert-base-uncased vocabularies)."""
+def encoder_ids(batch, tokens, model="bert-base"):
+    """The rows of an encoder case: hashed_ids over the model's ID_RANGES
+    entry, else [CLS] ... [SEP] rows (101 / 102 in bert-base-uncased
+    vocabularies)."""
+    if model in ID_RANGES:
+        return hashed_ids(batch, tokens, *ID_RANGES[model])
     rows = []
     for b in range(batch):
         row = [1000 + (b * 1009 + t * 7919) % 20000 for t in range(tokens)]
         row[0], row[-1] = 101, 102
+        rows.append(row)
+    return rows
+
+
+def fmix32(h):
+    """MurmurHash3's finalizer: a well-mixed 32-bit hash of h."""
+    m = 2**32
+    h ^= h >> 16
+    h = h * 0x85EBCA6B % m
+    h ^= h >> 13
+    h = h * 0xC2B2AE35 % m
+    return h ^ (h >> 16)
+
+
+def hashed_ids(batch, tokens, bos, eos, lo, hi):
+    """bos, pseudo-random ids in [lo, hi) (fmix32 of the position: the same
+    on every engine, spread over the embedding table as real text is), eos."""
+    rows = []
+    for b in range(batch):
+        row = [lo + fmix32(b * tokens + t + 1) % (hi - lo)
+               for t in range(tokens)]
+        row[0], row[-1] = bos, eos
         rows.append(row)
     return rows
 
@@ -82,6 +125,7 @@ def source_ids(batch, tokens):
 def folders(work, minilm):
     return {"bert-base": os.path.join(work, "bert-base"),
             "minilm": minilm,
+            "xlm-r-base": os.path.join(work, "xlm-r-base"),
             "opus-mt-en-de": os.path.join(work, "opus-mt-en-de")}
 
 
@@ -91,7 +135,9 @@ def attnserve_spec(work, minilm):
     parts = []
     for c in cases():
         if c.kind == "enc":
-            parts.append(f"enc,{c.model},{f[c.model]},{c.batch},{c.tokens}")
+            ids_range = "".join(f",{v}" for v in ID_RANGES.get(c.model, ()))
+            parts.append(f"enc,{c.model},{f[c.model]},{c.batch},{c.tokens}"
+                         f"{ids_range}")
         else:
             parts.append(f"dec,{c.model},{f[c.model]},{c.batch},{c.beam},"
                          f"{c.tokens},{c.new_tokens}")
