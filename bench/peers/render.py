@@ -159,6 +159,9 @@ def render(run_dir):
     if meta.get("models"):
         w(f"**Only the cases of `PEERS_MODELS={meta['models']}` were run.**")
         w("")
+    if meta.get("note"):
+        w(f"**Note on this run:** {meta['note']}")
+        w("")
     w("Every engine loads the same Hugging Face folder (random-weight "
       "bert-base-uncased-shaped BERT, the real all-MiniLM-L6-v2, a "
       "random-weight XLMRobertaModel with the multilingual-e5-base config "
