@@ -3,11 +3,12 @@
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 
 DTYPES = {0: "f32", 1: "bf16", 2: "int8"}
-MODELS = {0: "MiniLM-L6", 1: "bert-base"}
+MODELS = {0: "MiniLM-L6", 1: "bert-base", 2: "xlm-r-base", 3: "mpnet-base"}
 
 
 def parse_name(name):
@@ -63,6 +64,7 @@ def main():
     ap.add_argument("--csv")
     ap.add_argument("--active-json")
     ap.add_argument("--plot", nargs=2)
+    ap.add_argument("--arch-json")
     a = ap.parse_args()
     if a.plot:
         return plot(*a.plot)
@@ -150,6 +152,9 @@ def main():
     w("\n## int8 vs f32 (tokens/s)\n\n")
     w(table(["model", "BxT", "threads", "f32", "int8", "int8 speed-up (wall)", "int8 speed-up (CPU time)"], rows))
 
+    if a.arch_json:
+        architectures_section(a.arch_json, w)
+
     sweep = {}
     for b in benches:
         kind, args = parse_name(b["name"])
@@ -197,6 +202,39 @@ def main():
     targets_section(enc, rag, benches, w)
     w(FOOTER)
     sys.stdout.write("".join(out))
+
+
+def architectures_section(path, w):
+    """xlm-r-base and mpnet-base rows against bert-base rows of the same run."""
+    data = json.load(open(path))
+    rows_by_key = {}
+    for b in data["benchmarks"]:
+        kind, args = parse_name(b["name"])
+        if kind != "BM_Encoder" or b.get("error_occurred") or args["model"] not in (1, 2, 3):
+            continue
+        rows_by_key[(MODELS[args["model"]], args["B"], args["T"], DTYPES[args["dtype"]],
+                     args["threads"])] = b
+    rows = []
+    for (m, bb, t, dt, th), b in sorted(rows_by_key.items()):
+        base = rows_by_key.get(("bert-base", bb, t, dt, th))
+        if m == "bert-base" or base is None:
+            continue
+        rows.append([m, f"{bb}x{t}", dt, th, f"{b['tokens/s']:.0f}", f"{base['tokens/s']:.0f}",
+                     f"{b['tokens/s'] / base['tokens/s']:.2f}", f"{100 * b['peak_frac']:.0f}%",
+                     f"{100 * base['peak_frac']:.0f}%", f"{100 * b['non_matmul']:.0f}%",
+                     b.get("label", "").split(" ", 2)[-1]])
+    if not rows:
+        return
+    date = data.get("context", {}).get("date", "?")
+    w("\n## Encoder architectures at bert-base's shape (XLM-R-base, MPNet-base)\n\n")
+    w(f"`attnserve-bench` rows of one run ({date}, `{os.path.basename(path)}`): the same matmul "
+      "work as bert-base (hidden 768, 12 layers, FFN 3072), plus what the architecture adds: "
+      "XLM-R's 250k-row embedding table and positions after the padding index, MPNet's "
+      "relative-position bias added to every layer's scores. `vs bert-base` = tokens/s over "
+      "bert-base's in the same run (1.00 = the same fraction of the matmul peak); the `% of peak` "
+      "columns divide by a peak measured right after each row and are noisier.\n\n")
+    w(table(["model", "BxT", "dtype", "threads", "tokens/s", "bert-base tokens/s", "vs bert-base",
+             "% of peak", "bert-base % of peak", "outside matmul", "FFN kernel"], rows))
 
 
 def targets_section(enc, rag, benches, w):

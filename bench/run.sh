@@ -54,7 +54,12 @@ fi
 load_before="$(cat "$out/load_before.txt")"
 load_after="$(cat "$out/load_after.txt")"
 
-python3 "$here/render_readme.py" --json "$out/bench.json" \
+# The architecture rows: a full run's bench.json has them; architectures.json
+# holds a separate run of only those rows (BENCH_FILTER, see README) until then.
+[[ -z "${RENDER_ONLY:-}" ]] && rm -f "$out/architectures.json"
+arch_json="$out/bench.json"
+[[ -s "$out/architectures.json" ]] && arch_json="$out/architectures.json"
+python3 "$here/render_readme.py" --json "$out/bench.json" --arch-json "$arch_json" \
   --lscpu "$out/lscpu.txt" --load "$load_before" --load "$load_after" \
   --omp-wait-policy "$policy" --csv "$out/sweep.csv" \
   --active-json "$out/active.json" \
