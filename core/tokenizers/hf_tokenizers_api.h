@@ -59,7 +59,9 @@ int attnserve_hf_encode(const AttnserveHfTokenizer* tokenizer, const char* text,
                         AttnserveHfEncoding* out, char** error);
 void attnserve_hf_encoding_free(AttnserveHfEncoding* encoding);
 
-// Ids are 0..vocab_size-1 (model vocabulary and added tokens).
+// Ids are 0..vocab_size-1 (model vocabulary and added tokens): one more than
+// the largest id, which can exceed the number of tokens (a vocab.txt with a
+// repeated line).
 size_t attnserve_hf_vocab_size(const AttnserveHfTokenizer* tokenizer);
 // Returns 1 and stores the id of `token` (model vocabulary or added token),
 // or 0 when the tokenizer has no such token.

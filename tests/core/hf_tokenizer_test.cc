@@ -251,6 +251,23 @@ TEST(HfTokenizerTest, NeitherTokenizerJsonNorVocabIsNotFoundNamingBoth) {
   EXPECT_THAT(tok.status().message(), HasSubstr(dir.path() + "/vocab.txt"));
 }
 
+// A vocab.txt with repeated lines maps a token to its last line (as
+// transformers' load_vocab does), so ids reach past the number of distinct
+// tokens; vocab_size() must still bound every id (the hf_config fuzzer's
+// finding).
+TEST(HfTokenizerTest, RepeatedVocabLinesKeepEveryIdBelowVocabSize) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/vocab.txt")
+      << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\na\n[CLS]\n[SEP]\n";
+  absl::StatusOr<std::unique_ptr<HfTokenizer>> tok =
+      HfTokenizer::Load(dir.path());
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ((*tok)->vocab_size(), 10);
+  absl::StatusOr<Encoding> enc = (*tok)->Encode("a b", false, 8);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  EXPECT_EQ(enc->ids, (std::vector<int32_t>{8, 7, 6, 9}));
+}
+
 TEST(HfTokenizerTest, CorruptTokenizerJsonIsAnErrorNamingTheFile) {
   TempDir dir;
   for (const std::string body :

@@ -297,8 +297,13 @@ pub unsafe extern "C" fn attnserve_hf_vocab_size(tokenizer: *const AttnserveHfTo
     if tokenizer.is_null() {
         return 0;
     }
+    // One more than the largest id, not the number of entries: a vocab.txt
+    // with a repeated line maps the token to its last line, so ids can reach
+    // past the count (found by the hf_config fuzzer).
     catch_unwind(AssertUnwindSafe(|| {
-        (*tokenizer).tokenizer.get_vocab_size(true)
+        let t = &(*tokenizer).tokenizer;
+        let largest = t.get_vocab(true).values().copied().max();
+        largest.map_or(0, |m| m as usize + 1).max(t.get_vocab_size(true))
     }))
     .unwrap_or(0)
 }
