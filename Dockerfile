@@ -56,7 +56,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN if [ -n "$MIRROR" ]; then echo "deb $MIRROR bookworm main" > /etc/apt/sources.list; fi; \
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libdnnl2 ocl-icd-libopencl1 libgomp1 \
-      libsentencepiece0 libcivetweb1 libabsl20220623 && \
+      libsentencepiece0 libcivetweb1 libabsl20220623 libzip4 && \
     rm -f /etc/apt/sources.list && \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log /usr/share/doc/* \
       /usr/share/man/*

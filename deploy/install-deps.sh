@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 debs=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificates openssl
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libdnnl-dev ocl-icd-opencl-dev opencl-headers libeigen3-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libsentencepiece-dev civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
+  nlohmann-json3-dev libsentencepiece-dev civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev libzip-dev
   prometheus python3 python3-venv python3-grpcio python3-numpy python3-protobuf
   clang clang-format clang-tidy libclang-rt-14-dev docker-compose)
 

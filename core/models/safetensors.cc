@@ -81,6 +81,40 @@ float Bf16ToFloat(uint16_t h) {
   return f;
 }
 
+}  // namespace
+
+size_t StDTypeBytes(StDType dtype) {
+  switch (dtype) {
+    case StDType::kF16:
+    case StDType::kBF16:
+      return 2;
+    case StDType::kI64:
+      return 8;
+    default:
+      return 4;
+  }
+}
+
+bool WidenToFloat(StDType dtype, const uint8_t* src, int64_t n, float* dst) {
+  switch (dtype) {
+    case StDType::kF32:
+      if (n > 0) std::memcpy(dst, src, n * 4);
+      return true;
+    case StDType::kF16:
+    case StDType::kBF16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        dst[i] = dtype == StDType::kF16 ? HalfToFloat(h) : Bf16ToFloat(h);
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
 // RAII file descriptor for the mapping step.
 struct Fd {
   int fd = -1;
@@ -236,24 +270,10 @@ absl::StatusOr<Tensor> SafetensorsFile::ReadFloat(
   if (!found.ok()) return found.status();
   const Entry& e = **found;
   Tensor t(e.shape);
-  const uint8_t* src = TensorData(e);
-  const int64_t n = t.numel();
-  switch (e.dtype) {
-    case StDType::kF32:
-      if (n > 0) std::memcpy(t.data(), src, n * 4);
-      break;
-    case StDType::kF16:
-    case StDType::kBF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        t[i] = e.dtype == StDType::kF16 ? HalfToFloat(h) : Bf16ToFloat(h);
-      }
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat(path_, ": tensor '", name, "' has dtype ", e.dtype_name,
-                       ", expected a float type"));
+  if (!WidenToFloat(e.dtype, TensorData(e), t.numel(), t.data())) {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", name,
+                                                   "' has dtype ", e.dtype_name,
+                                                   ", expected a float type"));
   }
   return t;
 }

@@ -15,6 +15,14 @@ namespace attnserve {
 
 enum class StDType { kF32, kF16, kBF16, kI64, kI32 };
 
+// Bytes per element of `dtype`.
+size_t StDTypeBytes(StDType dtype);
+
+// Widens `n` little-endian values of a float dtype (F32, F16, BF16) at `src`
+// (any alignment) to f32 at `dst`; false for an integer dtype. Shared by every
+// checkpoint reader, so f16/bf16 weights are converted once, at load.
+bool WidenToFloat(StDType dtype, const uint8_t* src, int64_t n, float* dst);
+
 // A validated safetensors file, memory-mapped read-only for the object's
 // lifetime. Open() checks the whole header (size, JSON, dtypes, shapes, offsets
 // in range, no overlaps, byte size == numel × dtype size) so that later reads

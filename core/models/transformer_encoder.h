@@ -49,8 +49,10 @@ absl::Status ValidateEncoderWeights(const EncoderWeights& w,
 // reuses the instance's activation buffers and primitives).
 class TransformerEncoder {
  public:
-  // Reads <folder>/config.json (model_type picks the architecture) and
-  // <folder>/model.safetensors.
+  // Reads <folder>/config.json (model_type picks the architecture) and the
+  // weights: model.safetensors, else the sharded
+  // model.safetensors.index.json, else pytorch_model.bin, else the sharded
+  // pytorch_model.bin.index.json (FolderWeightSource).
   static absl::StatusOr<std::unique_ptr<TransformerEncoder>> Load(
       const std::string& folder, const LoadOptions& options = {});
   static absl::StatusOr<std::unique_ptr<TransformerEncoder>> Create(

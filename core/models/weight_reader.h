@@ -26,6 +26,26 @@ struct WeightSource {
 // A WeightSource over a safetensors file (kept open by the returned source).
 absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
 
+// A WeightSource over a sharded safetensors checkpoint: `index_path` is a
+// model.safetensors.index.json whose "weight_map" maps each tensor name to a
+// shard file in the same folder. Every shard is opened and validated here, and
+// each mapped tensor must be in its shard; errors name the index file and the
+// shard or tensor.
+absl::StatusOr<WeightSource> ShardedSafetensorsWeightSource(
+    const std::string& index_path);
+
+// A WeightSource over a PyTorch checkpoint (pytorch_model.bin, torch.save's
+// zip format), read without running pickle code (core/models/torch_pickle.h).
+absl::StatusOr<WeightSource> TorchCheckpointWeightSource(
+    const std::string& path);
+
+// The weights of a Hugging Face model folder, from the first of these files
+// that exists (transformers' order): model.safetensors,
+// model.safetensors.index.json (sharded), pytorch_model.bin,
+// pytorch_model.bin.index.json (sharded). None: NotFound naming the folder
+// and the four files.
+absl::StatusOr<WeightSource> FolderWeightSource(const std::string& folder);
+
 // Reads tensors of a WeightSource by scope: Scope("encoder.layer.0") then
 // Read("attention.self.query.weight") reads
 // "<prefix>encoder.layer.0.attention.self.query.weight". Every model reads its

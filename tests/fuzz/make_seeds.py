@@ -104,9 +104,25 @@ def seeds_request():
     write("request", "get_model", b"\4" + encode("GetModelRequest", 'name: "bert"'))
 
 
+def seeds_torch():
+    """pytorch_bin: whole .bin fixtures (the small ones: the f32 bert-bin adds nothing the f16
+    one lacks); torch_pickle: the data.pkl of every .bin fixture."""
+    import zipfile
+    weights = DATA / "weights"
+    small = ["tensors.bin", "malicious-os.bin", "malicious-posix.bin",
+             "bert-bin-f16/pytorch_model.bin"]
+    for rel in small:
+        write("pytorch_bin", rel.split("/")[0].replace(".bin", ""), (weights / rel).read_bytes())
+    for rel in small + ["bert-bin/pytorch_model.bin"]:
+        with zipfile.ZipFile(weights / rel) as z:
+            pkl = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+            write("torch_pickle", rel.split("/")[0].replace(".bin", ""), z.read(pkl))
+
+
 if __name__ == "__main__":
     seeds_safetensors()
     seeds_hf_config()
     seeds_server_config()
     seeds_tokenizers()
     seeds_request()
+    seeds_torch()

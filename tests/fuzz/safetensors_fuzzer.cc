@@ -14,18 +14,6 @@
 namespace attnserve::fuzz {
 namespace {
 
-size_t ElementBytes(StDType dtype) {
-  switch (dtype) {
-    case StDType::kF16:
-    case StDType::kBF16:
-      return 2;
-    case StDType::kI64:
-      return 8;
-    default:
-      return 4;
-  }
-}
-
 // A successfully opened file promises that every entry lies inside the data
 // section and has exactly numel × element size bytes; reading each one must
 // then succeed (or fail cleanly for the wrong dtype family) without touching
@@ -38,7 +26,7 @@ void ReadEveryTensor(const SafetensorsFile& file) {
     Require(e.begin <= e.end, "entry begin <= end");
     uint64_t numel = 1;
     for (int64_t d : e.shape) numel *= static_cast<uint64_t>(d);
-    Require(e.end - e.begin == numel * ElementBytes(e.dtype),
+    Require(e.end - e.begin == numel * StDTypeBytes(e.dtype),
             "entry byte size == numel × dtype");
     const bool is_int = e.dtype == StDType::kI64 || e.dtype == StDType::kI32;
     if (is_int) {

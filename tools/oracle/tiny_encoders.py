@@ -5,7 +5,8 @@ Shared by make_encoder_fixtures.py (tests/data/encoders) and diff_encoders.py (t
 test). A config is a dict: arch, family (tokenizer family, tiny_tokenizers.py), hidden, heads,
 layers, intermediate, max_seq_length, max_pos (max_position_embeddings), pooling
 (cls/mean/max), normalize, prefix (save the ...ForMaskedLM checkpoint, whose keys carry the
-base-model prefix, instead of the base model).
+base-model prefix, instead of the base model), vocab_size (optional: the tokenizer's, else the
+family's default).
 """
 import json
 import os
@@ -80,6 +81,7 @@ def build_model(cfg, tok, seed):
 
 def build_tokenizer(cfg, folder, seed):
     tok = tiny_tokenizers.build(cfg["family"], folder, seed=seed,
+                                vocab_size=cfg.get("vocab_size"),
                                 model_max_length=cfg["max_seq_length"])
     if cfg["arch"] == "distilbert":  # real DistilBERT folders name their own (identical) class
         from transformers import DistilBertTokenizerFast
