@@ -88,7 +88,7 @@ void BM_InprocessEncode(benchmark::State &state) {
   }
   const std::vector<int32_t> &ids = encoding->ids;
   const std::vector<absl::Span<const int32_t>> rows(batch, ids);
-  const Pooling pooling = model->encoder->default_pooling();
+  const PoolingModes pooling = model->encoder->default_pooling();
   const bool normalize = model->encoder->default_normalize();
   const int idle_us = std::atoi(Env("ATTNSERVE_BENCH_IDLE_US", "0").c_str());
   for (auto _ : state) {

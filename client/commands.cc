@@ -195,8 +195,17 @@ absl::StatusOr<v1::Pooling> ParsePooling(absl::string_view name) {
   if (lower == "mean") return v1::POOLING_MEAN;
   if (lower == "cls") return v1::POOLING_CLS;
   if (lower == "max") return v1::POOLING_MAX;
+  // sentence-transformers' names, and the proto enum's.
+  if (lower == "mean_sqrt_len_tokens" || lower == "mean_sqrt_len")
+    return v1::POOLING_MEAN_SQRT_LEN;
+  if (lower == "weightedmean" || lower == "weighted_mean")
+    return v1::POOLING_WEIGHTED_MEAN;
+  if (lower == "lasttoken" || lower == "last_token")
+    return v1::POOLING_LAST_TOKEN;
   return absl::InvalidArgumentError(
-      absl::StrCat("--pooling=", name, " is not one of mean, cls, max"));
+      absl::StrCat("--pooling=", name,
+                   " is not one of mean, cls, max, mean_sqrt_len_tokens, "
+                   "weightedmean, lasttoken"));
 }
 
 absl::StatusOr<std::optional<bool>> ParseOptionalBool(absl::string_view flag,

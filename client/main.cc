@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, target_language, "",
 ABSL_FLAG(bool, truncate, false,
           "cut texts longer than the model's limit instead of failing");
 ABSL_FLAG(std::string, pooling, "",
-          "encode: mean | cls | max (default: the model's)");
+          "encode: mean | cls | max | mean_sqrt_len_tokens | weightedmean | "
+          "lasttoken (default: the model's)");
 ABSL_FLAG(std::string, normalize, "",
           "encode: true | false (default: the model's)");
 ABSL_FLAG(bool, stream, false,

@@ -35,6 +35,16 @@ std::string Shorten(const std::string& text) {
 std::string PoolingName(v1::Pooling pooling) {
   return ShortEnumName(v1::Pooling_Name(pooling), "POOLING_");
 }
+// "cls+mean" for a model that concatenates several modes, else the one mode.
+std::string ModelPoolingName(const v1::ModelInfo& m) {
+  if (m.pooling_modes_size() < 2) return PoolingName(m.pooling());
+  std::string out;
+  for (int mode : m.pooling_modes()) {
+    if (!out.empty()) out += '+';
+    out += PoolingName(static_cast<v1::Pooling>(mode));
+  }
+  return out;
+}
 std::string TaskName(v1::Task task) {
   return ShortEnumName(v1::Task_Name(task), "TASK_");
 }
@@ -137,7 +147,7 @@ nlohmann::json ModelToJson(const v1::ModelInfo& m) {
         {"max_input_tokens", m.limits().max_input_tokens()},
         {"max_new_tokens", m.limits().max_new_tokens()},
         {"max_beam_size", m.limits().max_beam_size()}}},
-      {"pooling", PoolingName(m.pooling())},
+      {"pooling", ModelPoolingName(m)},
       {"normalize", m.normalize()},
       {"default_beam_size", m.default_beam_size()},
       {"default_max_new_tokens", m.default_max_new_tokens()},
@@ -234,7 +244,7 @@ std::string FormatModel(const v1::ModelInfo& m) {
   absl::StrAppend(&out, "max_input_tokens: ", m.max_input_tokens(), "\n");
   if (m.task() == v1::TASK_ENCODE) {
     absl::StrAppend(&out, "dimensions:       ", m.embedding_dimensions(), "\n");
-    absl::StrAppend(&out, "pooling:          ", PoolingName(m.pooling()),
+    absl::StrAppend(&out, "pooling:          ", ModelPoolingName(m),
                     m.normalize() ? ", normalized" : "", "\n");
   }
   if (m.task() == v1::TASK_TRANSLATE) {
@@ -268,7 +278,7 @@ std::string FormatModels(const v1::ListModelsResponse& response) {
     std::string details;
     if (m.task() == v1::TASK_ENCODE) {
       details = absl::StrCat("dims=", m.embedding_dimensions(),
-                             " pooling=", PoolingName(m.pooling()));
+                             " pooling=", ModelPoolingName(m));
     } else if (m.task() == v1::TASK_TRANSLATE) {
       details = absl::StrCat(absl::StrJoin(m.source_languages(), ","), "->",
                              absl::StrJoin(m.target_languages(), ","),

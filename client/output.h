@@ -15,6 +15,7 @@ namespace v1 = ::attnserve::v1;
 // Lower-case names without the enum prefix: "mean", "encode", "ready",
 // "float32".
 std::string PoolingName(v1::Pooling pooling);
+std::string ModelPoolingName(const v1::ModelInfo& m);
 std::string TaskName(v1::Task task);
 std::string ModelStateName(v1::ModelState state);
 std::string DTypeName(v1::DType dtype);

@@ -10,7 +10,7 @@
 namespace attnserve::server {
 namespace {
 
-Pooling ResolvePooling(v1::Pooling requested, Pooling model_default) {
+PoolingModes ResolvePooling(v1::Pooling requested, PoolingModes model_default) {
   switch (requested) {
     case v1::POOLING_MEAN:
       return Pooling::kMean;
@@ -18,6 +18,12 @@ Pooling ResolvePooling(v1::Pooling requested, Pooling model_default) {
       return Pooling::kCls;
     case v1::POOLING_MAX:
       return Pooling::kMax;
+    case v1::POOLING_MEAN_SQRT_LEN:
+      return Pooling::kMeanSqrtLen;
+    case v1::POOLING_WEIGHTED_MEAN:
+      return Pooling::kWeightedMean;
+    case v1::POOLING_LAST_TOKEN:
+      return Pooling::kLastToken;
     default:
       return model_default;
   }
@@ -67,6 +73,7 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
     if (absl::Status s = CheckDeadline(job->deadline); !s.ok()) return s;
     SentenceEncoder& encoder = *model_->encoder();
     job->pooling = ResolvePooling(request.pooling(), encoder.default_pooling());
+    if (absl::Status s = encoder.CheckPooling(job->pooling); !s.ok()) return s;
     job->normalize = request.has_normalize() ? request.normalize()
                                              : encoder.default_normalize();
     job->on_done = [this](const absl::Status& status) { OnEmbedded(status); };
@@ -83,8 +90,10 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
             ->mutable_values()
             ->Add(values.begin(), values.end());
       }
-      response_.set_dimensions(
-          static_cast<uint32_t>(model_->encoder()->dimensions()));
+      // A pooling override can change the size (cls+mean model, mean request).
+      response_.set_dimensions(static_cast<uint32_t>(
+          job_->embeddings.empty() ? model_->encoder()->dimensions()
+                                   : job_->embeddings[0].size()));
       response_.mutable_usage()->set_input_tokens(input_tokens_);
       response_.set_model(model_->name());
     }

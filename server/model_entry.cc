@@ -80,6 +80,12 @@ v1::Pooling ToProtoPooling(Pooling pooling) {
       return v1::POOLING_CLS;
     case Pooling::kMax:
       return v1::POOLING_MAX;
+    case Pooling::kMeanSqrtLen:
+      return v1::POOLING_MEAN_SQRT_LEN;
+    case Pooling::kWeightedMean:
+      return v1::POOLING_WEIGHTED_MEAN;
+    case Pooling::kLastToken:
+      return v1::POOLING_LAST_TOKEN;
   }
   return v1::POOLING_UNSPECIFIED;
 }
@@ -242,7 +248,10 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
   info_.set_dtype(ToProtoDType(encoder_->dtype()));
   info_.set_max_input_tokens(limits_.max_input_tokens());
   info_.set_embedding_dimensions(static_cast<uint32_t>(encoder_->dimensions()));
-  info_.set_pooling(ToProtoPooling(encoder_->default_pooling()));
+  const std::vector<Pooling> modes = encoder_->default_pooling().modes();
+  for (Pooling mode : modes) info_.add_pooling_modes(ToProtoPooling(mode));
+  info_.set_pooling(modes.size() == 1 ? ToProtoPooling(modes[0])
+                                      : v1::POOLING_UNSPECIFIED);
   info_.set_normalize(encoder_->default_normalize());
   *info_.mutable_batching() = batching_;
   *info_.mutable_limits() = limits_;

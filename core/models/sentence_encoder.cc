@@ -1,9 +1,11 @@
 // SentenceEncoder::Load: a sentence-transformers folder of any registered
 // encoder architecture -> TransformerSentenceEncoder (tokenizer +
-// TransformerEncoder + pooling), as SentenceTransformer.encode.
+// TransformerEncoder + the modules.json pipeline), as
+// SentenceTransformer.encode.
 #include "core/models/sentence_encoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@
 #include "core/models/transformer_encoder.h"
 #include "core/pooling.h"
 #include "core/status_guard.h"
+#include "core/status_macros.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/tokenizer.h"
 #include "core/tokenizers/unicode.h"
@@ -23,15 +26,15 @@ class TransformerSentenceEncoder : public SentenceEncoder {
   TransformerSentenceEncoder(std::string folder,
                              std::unique_ptr<Tokenizer> tokenizer,
                              std::unique_ptr<TransformerEncoder> model,
-                             PoolingConfig pooling)
+                             SentencePipeline pipeline)
       : folder_(std::move(folder)),
         tokenizer_(std::move(tokenizer)),
         model_(std::move(model)),
-        pooling_(pooling) {
+        pipeline_(std::move(pipeline)) {
     max_tokens_ =
         std::min(model_->config().max_tokens(), tokenizer_->model_max_length());
-    if (pooling_.max_seq_length > 0)
-      max_tokens_ = std::min(max_tokens_, pooling_.max_seq_length);
+    if (pipeline_.max_seq_length > 0)
+      max_tokens_ = std::min(max_tokens_, pipeline_.max_seq_length);
   }
 
   // sentence-transformers strips each text (Python str.strip()) before its
@@ -47,10 +50,11 @@ class TransformerSentenceEncoder : public SentenceEncoder {
   }
 
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      absl::Span<const absl::Span<const int32_t>> batch, Pooling pooling,
+      absl::Span<const absl::Span<const int32_t>> batch, PoolingModes pooling,
       bool normalize) override {
     std::vector<std::vector<float>> out;
     if (batch.empty()) return out;
+    if (absl::Status s = CheckPooling(pooling); !s.ok()) return s;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].empty() ||
           batch[i].size() > static_cast<size_t>(max_tokens_)) {
@@ -70,8 +74,9 @@ class TransformerSentenceEncoder : public SentenceEncoder {
           // Unpadded: the encoder runs on the real tokens only (PackedLayout).
           absl::Status forward =
               model_->ForwardPacked(batch, &layout_, &hidden_);
-          if (forward.ok())
-            PoolPackedRows(hidden_, layout_, pooling, normalize, &out);
+          if (!forward.ok()) return forward;
+          PoolPackedRows(hidden_, layout_, pooling, /*normalize=*/false, &out);
+          for (std::vector<float>& v : out) pipeline_.Apply(normalize, &v);
           return forward;
         });
     if (!s.ok()) return s;
@@ -82,23 +87,30 @@ class TransformerSentenceEncoder : public SentenceEncoder {
     return model_->config().model_type;
   }
   int max_input_tokens() const override { return max_tokens_; }
-  int dimensions() const override { return model_->config().hidden_size; }
-  Pooling default_pooling() const override { return pooling_.mode; }
-  bool default_normalize() const override { return pooling_.normalize; }
+  absl::Status CheckPooling(PoolingModes pooling) const override {
+    return pipeline_.CheckPooling(pooling, model_->config().hidden_size);
+  }
+  int dimensions() const override {
+    return pipeline_.Dimensions(pipeline_.pooling,
+                                model_->config().hidden_size);
+  }
+  PoolingModes default_pooling() const override { return pipeline_.pooling; }
+  bool default_normalize() const override { return pipeline_.normalize(); }
   DType dtype() const override { return model_->dtype(); }
 
   int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const override {
     return EstimateEncoderForwardBytes(model_->config(), lengths);
   }
   int64_t parameter_count() const override {
-    return EncoderParameterCount(model_->config());
+    return EncoderParameterCount(model_->config()) +
+           pipeline_.parameter_count();
   }
 
  private:
   std::string folder_;  // for error messages
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<TransformerEncoder> model_;
-  PoolingConfig pooling_;
+  SentencePipeline pipeline_;  // the modules after the Transformer
   int max_tokens_ = 0;
   PackedLayout layout_;  // where each text's rows are; buffers reused
   Tensor hidden_;
@@ -120,21 +132,29 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
 
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadTransformerSentenceEncoder(
     const std::string& folder, const LoadOptions& options) {
+  // modules.json first: it says where the Transformer module's files are (""
+  // for the folder itself, "0_Transformer" in older packages).
+  ASSIGN_OR_RETURN(SentencePipeline pipeline, ReadSentencePipeline(folder));
+  const std::string encoder_folder =
+      JoinPath(folder, pipeline.transformer_path);
   // Rejects an unknown model_type first, and bfloat16 on CPUs without it.
-  auto model = TransformerEncoder::Load(folder, options);
+  auto model = TransformerEncoder::Load(encoder_folder, options);
   if (!model.ok()) return model.status();
-  auto tokenizer = LoadTokenizer(folder);
+  auto tokenizer = LoadTokenizer(encoder_folder);
   if (!tokenizer.ok()) return tokenizer.status();
   if ((*tokenizer)->vocab_size() > (*model)->config().vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(folder, ": tokenizer has ", (*tokenizer)->vocab_size(),
-                     " tokens but config.json vocab_size is ",
-                     (*model)->config().vocab_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        encoder_folder, ": tokenizer has ", (*tokenizer)->vocab_size(),
+        " tokens but config.json vocab_size is ",
+        (*model)->config().vocab_size));
   }
-  auto pooling = ReadPoolingConfig(folder);
-  if (!pooling.ok()) return pooling.status();
+  if (absl::Status s = pipeline.CheckPooling(pipeline.pooling,
+                                             (*model)->config().hidden_size);
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(folder, ": ", s.message()));
+  }
   return std::unique_ptr<SentenceEncoder>(new TransformerSentenceEncoder(
-      folder, std::move(*tokenizer), std::move(*model), *pooling));
+      folder, std::move(*tokenizer), std::move(*model), std::move(pipeline)));
 }
 
 }  // namespace
@@ -144,6 +164,43 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Load(
   return CatchToStatus(absl::StrCat("loading the encoder from ", folder), [&] {
     return LoadTransformerSentenceEncoder(folder, options);
   });
+}
+
+std::string_view PoolingName(Pooling mode) {
+  switch (mode) {
+    case Pooling::kCls:
+      return "cls";
+    case Pooling::kMax:
+      return "max";
+    case Pooling::kMean:
+      return "mean";
+    case Pooling::kMeanSqrtLen:
+      return "mean_sqrt_len_tokens";
+    case Pooling::kWeightedMean:
+      return "weightedmean";
+    case Pooling::kLastToken:
+      return "lasttoken";
+  }
+  return "?";
+}
+
+int PoolingModes::count() const { return std::popcount(bits_); }
+
+std::vector<Pooling> PoolingModes::modes() const {
+  std::vector<Pooling> out;
+  for (int m = 0; m < kPoolingModeCount; ++m) {
+    if (Has(static_cast<Pooling>(m))) out.push_back(static_cast<Pooling>(m));
+  }
+  return out;
+}
+
+std::string PoolingModes::ToString() const {
+  std::string out;
+  for (Pooling mode : modes()) {
+    if (!out.empty()) out += '+';
+    out += PoolingName(mode);
+  }
+  return out;
 }
 
 }  // namespace attnserve

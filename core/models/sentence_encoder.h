@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/dtype.h"
@@ -14,40 +15,99 @@
 
 namespace attnserve {
 
-enum class Pooling { kMean, kCls, kMax };
+// One sentence-transformers pooling mode (a pooling_mode_* flag of
+// 1_Pooling/config.json), declared in the order Pooling.forward concatenates
+// them when several flags are set.
+enum class Pooling {
+  kCls,
+  kMax,
+  kMean,
+  kMeanSqrtLen,
+  kWeightedMean,
+  kLastToken
+};
+inline constexpr int kPoolingModeCount = 6;
+// "cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"
+// (sentence-transformers' names).
+std::string_view PoolingName(Pooling mode);
 
-// A sentence-embedding model loaded from a Hugging Face / sentence-transformers folder of any
-// registered encoder architecture (core/models/encoder_architecture.h): tokenizer + encoder +
-// pooling (+ normalisation), as SentenceTransformer.encode.
-// Tokenize and the accessors are thread-safe; Embed is called by one thread at a time (it uses
-// the instance's activation arena).
+// The set of pooling modes a model (or a request) pools with: the pooled vector
+// is each mode's vector concatenated in Pooling's declaration order, as
+// sentence-transformers does. One mode converts implicitly (the common case and
+// every request override).
+class PoolingModes {
+ public:
+  constexpr PoolingModes() = default;
+  constexpr PoolingModes(Pooling mode)
+      : bits_(Bit(mode)) {}  // NOLINT(google-explicit-constructor)
+
+  void Add(Pooling mode) { bits_ |= Bit(mode); }
+  bool Has(Pooling mode) const { return (bits_ & Bit(mode)) != 0; }
+  bool empty() const { return bits_ == 0; }
+  int count() const;
+  std::vector<Pooling> modes() const;  // in concatenation order
+  std::string ToString() const;        // "cls+mean"; "" when empty
+  friend bool operator==(PoolingModes a, PoolingModes b) {
+    return a.bits_ == b.bits_;
+  }
+  friend bool operator!=(PoolingModes a, PoolingModes b) {
+    return a.bits_ != b.bits_;
+  }
+
+ private:
+  static constexpr uint8_t Bit(Pooling mode) {
+    return static_cast<uint8_t>(1u << static_cast<int>(mode));
+  }
+  uint8_t bits_ = 0;
+};
+
+// A sentence-embedding model loaded from a Hugging Face / sentence-transformers
+// folder of any registered encoder architecture
+// (core/models/encoder_architecture.h): tokenizer + encoder + the modules.json
+// pipeline after it (Pooling, Dense, Normalize; core/pooling.h), as
+// SentenceTransformer.encode.
+// Tokenize and the accessors are thread-safe; Embed is called by one thread at
+// a time (it uses the instance's activation arena).
 class SentenceEncoder {
  public:
-  static absl::StatusOr<std::unique_ptr<SentenceEncoder>> Load(const std::string& folder,
-                                                               const LoadOptions& options = {});
+  static absl::StatusOr<std::unique_ptr<SentenceEncoder>> Load(
+      const std::string& folder, const LoadOptions& options = {});
   virtual ~SentenceEncoder() = default;
 
-  // The text stripped of Python whitespace at both ends (as sentence-transformers), tokenized
-  // with the model's special tokens ([CLS] pieces [SEP], <s> pieces </s>, ...). Over
-  // max_input_tokens(): InvalidArgument unless truncate, then the pieces are cut and the special
+  // The text stripped of Python whitespace at both ends (as
+  // sentence-transformers), tokenized with the model's special tokens ([CLS]
+  // pieces [SEP], <s> pieces </s>, ...). Over max_input_tokens():
+  // InvalidArgument unless truncate, then the pieces are cut and the special
   // tokens kept. Invalid UTF-8: InvalidArgument.
-  virtual absl::StatusOr<Encoding> Tokenize(std::string_view text, bool truncate) const = 0;
+  virtual absl::StatusOr<Encoding> Tokenize(std::string_view text,
+                                            bool truncate) const = 0;
 
-  // One embedding per text of the batch (ids from Tokenize), in order.
+  // One embedding per text of the batch (ids from Tokenize), in order: the
+  // encoder, then `pooling`, then the folder's modules after its Pooling
+  // (Dense, ...). normalize: false drops the folder's Normalize modules, true
+  // adds one at the end when it has none.
   virtual absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      absl::Span<const absl::Span<const int32_t>> batch, Pooling pooling, bool normalize) = 0;
+      absl::Span<const absl::Span<const int32_t>> batch, PoolingModes pooling,
+      bool normalize) = 0;
+  // InvalidArgument when Embed cannot pool with these modes: the folder's first
+  // Dense module takes a fixed number of values (e.g. a cls+mean model's Dense
+  // cannot take a mean alone).
+  virtual absl::Status CheckPooling(PoolingModes pooling) const = 0;
 
   virtual std::string architecture() const = 0;  // config.json model_type
   virtual int max_input_tokens() const = 0;      // including special tokens
+  // Size of the embeddings with the default pooling: the last Dense module's
+  // out_features, or the number of pooling modes x the encoder's hidden size.
   virtual int dimensions() const = 0;
-  virtual Pooling default_pooling() const = 0;   // 1_Pooling/config.json
-  virtual bool default_normalize() const = 0;    // modules.json has Normalize
+  virtual PoolingModes default_pooling() const = 0;  // 1_Pooling/config.json
+  virtual bool default_normalize() const = 0;  // modules.json has Normalize
   virtual DType dtype() const = 0;
 
-  // Bytes Embed holds at once for one batch of texts of these token counts (an upper estimate
-  // from the model's dims: the activations live together in a layer, the attention
-  // probabilities of every head, the output rows). Admission control compares it with a memory
-  // budget before a batch is formed; it must not under-estimate.
+  // Bytes Embed holds at once for one batch of texts of these token counts (an
+  // upper estimate from the model's dims: the activations live together in a
+  // layer, the attention probabilities of every head, the output rows).
+  // Admission control compares it with a memory budget before a batch is
+  // formed; it must not under-estimate.
   virtual int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const = 0;
   // Parameters (weights) of the model, whatever dtype they are stored in.
   virtual int64_t parameter_count() const = 0;

@@ -23,7 +23,7 @@ namespace attnserve::server {
 // One Encode call's texts, shared between the reactor and the batcher.
 struct EncodeJob {
   std::vector<std::vector<int32_t>> ids;  // tokenized, validated texts
-  Pooling pooling = Pooling::kMean;
+  PoolingModes pooling = Pooling::kMean;
   bool normalize = true;
   absl::Time deadline = absl::InfiniteFuture();
   // Set by the reactor when the client cancels; the batcher drops the job's

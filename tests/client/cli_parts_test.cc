@@ -66,8 +66,11 @@ TEST(FlagsTest, Pooling) {
   EXPECT_EQ(*ParsePooling("mean"), v1::POOLING_MEAN);
   EXPECT_EQ(*ParsePooling("CLS"), v1::POOLING_CLS);
   EXPECT_EQ(*ParsePooling("max"), v1::POOLING_MAX);
+  EXPECT_EQ(*ParsePooling("mean_sqrt_len_tokens"), v1::POOLING_MEAN_SQRT_LEN);
+  EXPECT_EQ(*ParsePooling("weighted_mean"), v1::POOLING_WEIGHTED_MEAN);
+  EXPECT_EQ(*ParsePooling("lasttoken"), v1::POOLING_LAST_TOKEN);
   EXPECT_THAT(ParsePooling("sum").status().message(),
-              HasSubstr("mean, cls, max"));
+              HasSubstr("mean, cls, max, mean_sqrt_len_tokens"));
 }
 
 TEST(FlagsTest, OptionalBool) {

@@ -144,7 +144,7 @@ TEST_P(EncoderArchitectureTest, SentenceEncoderEqualsSentenceTransformers) {
   const nlohmann::json j = nlohmann::json::parse(in);
   auto tensors = SafetensorsFile::Open(folder + "/tensors.safetensors");
   ASSERT_TRUE(tensors.ok()) << tensors.status();
-  const std::vector<std::tuple<std::string, Pooling, bool>> variants = {
+  const std::vector<std::tuple<std::string, PoolingModes, bool>> variants = {
       {"embedding", (*encoder)->default_pooling(),
        (*encoder)->default_normalize()},
       {"cls_pooled", Pooling::kCls, false},

@@ -46,7 +46,10 @@ TEST_P(PackedEncoderTest, RaggedBatchEqualsEachTextAloneInRequestOrder) {
   ASSERT_TRUE(enc.ok()) << enc.status();
   const auto texts = MixedTexts();
   std::vector<absl::Span<const int32_t>> batch(texts.begin(), texts.end());
-  for (Pooling mode : {Pooling::kMean, Pooling::kCls, Pooling::kMax}) {
+  // weightedmean and lasttoken read positions: within each text, not the packed
+  // row.
+  for (int m = 0; m < kPoolingModeCount; ++m) {
+    const Pooling mode = static_cast<Pooling>(m);
     auto together = (*enc)->Embed(batch, mode, /*normalize=*/true);
     ASSERT_TRUE(together.ok()) << together.status();
     ASSERT_EQ(together->size(), texts.size());
@@ -55,7 +58,7 @@ TEST_P(PackedEncoderTest, RaggedBatchEqualsEachTextAloneInRequestOrder) {
       ASSERT_TRUE(alone.ok()) << alone.status();
       EXPECT_LT(MaxDiff((*together)[i], (*alone)[0]), 1e-5)
           << "text " << i << " (" << texts[i].size() << " tokens), pooling "
-          << static_cast<int>(mode);
+          << PoolingName(mode);
     }
   }
 }

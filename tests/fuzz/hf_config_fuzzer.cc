@@ -100,7 +100,7 @@ void RunBertFolderLoaders(const ScratchFolder& folder, Target target) {
       break;
     }
     default:
-      (void)ReadPoolingConfig(path);
+      (void)ReadSentencePipeline(path);
       break;
   }
 }

@@ -47,6 +47,16 @@ def test_encode_without_normalize_is_the_mean(client):
     assert client.encode("x", model="g", as_numpy=False)[0].__class__ is list
 
 
+def test_encode_lasttoken_is_the_last_hidden_state(client):
+    """sentence-transformers' pooling names reach the server: lasttoken is the hidden state of
+    the text's last token ([SEP])."""
+    c = golden_case("bert-tiny", "batch_padding")
+    hidden = golden_tensor("bert-tiny", "batch_padding.last_hidden_state")
+    got = client.encode(c["texts"], model="g", pooling="lasttoken", normalize=False)
+    for i, n in enumerate(c["seq_lens"]):
+        np.testing.assert_allclose(got[i], hidden[i, n - 1], atol=1e-4, err_msg="text %d" % i)
+
+
 def test_tokenize_matches_golden(client):
     c = golden_case("bert-tiny", "ascii")
     t = client.tokenize(c["texts"], model="g")[0]

@@ -23,7 +23,7 @@ class RecordingEncoder : public SentenceEncoder {
     return absl::UnimplementedError("not used by the batcher");
   }
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      absl::Span<const absl::Span<const int32_t>> batch, Pooling,
+      absl::Span<const absl::Span<const int32_t>> batch, PoolingModes,
       bool) override {
     if (gate_ != nullptr) gate_->WaitForNotification();
     std::vector<std::vector<float>> out;
@@ -40,7 +40,10 @@ class RecordingEncoder : public SentenceEncoder {
   std::string architecture() const override { return "fake"; }
   int max_input_tokens() const override { return 512; }
   int dimensions() const override { return 2; }
-  Pooling default_pooling() const override { return Pooling::kMean; }
+  absl::Status CheckPooling(PoolingModes) const override {
+    return absl::OkStatus();
+  }
+  PoolingModes default_pooling() const override { return Pooling::kMean; }
   bool default_normalize() const override { return true; }
   DType dtype() const override { return DType::kFloat32; }
   // 1000 bytes per token: budgets in tests read as token counts.

@@ -5,12 +5,16 @@ Each config is a seeded random sentence-transformers folder (written to a temp d
 architecture (bert, xlm-roberta, camembert, roberta, distilbert, mpnet; tiny_encoders.py):
 hidden size = heads x head_dim with odd head counts, 1-3 layers, a tokenizer family that real
 checkpoints of the architecture use (tiny_tokenizers.py; for bert also a vocab.txt-only folder
-with cased/uncased, strip_accents and BERT-base-id variants), CLS/mean/max pooling with or
-without Normalize, keys with or without the base-model prefix (a ...ForMaskedLM checkpoint),
+with cased/uncased, strip_accents and BERT-base-id variants), every sentence-transformers pooling
+mode (cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; sometimes 2-3 of them
+concatenated), 0-2 Dense modules (Identity/Tanh/ReLU/GELU/Sigmoid, with or without bias, in
+folders named through modules.json's path) with or without Normalize, keys with or without the base-model prefix (a ...ForMaskedLM checkpoint),
 max_seq_length at or below the position table. Texts: multilingual_texts (scripts, emoji,
 control and zero-width characters, special-token and pad literals, texts of exactly and over
 max_seq_length). Reference: SentenceTransformer(folder).encode for the folder's own pipeline,
-and the eager base model + explicit pooling for the request overrides (pooling x normalize);
+and the eager base model + sentence-transformers' own Pooling and Dense modules for the request
+overrides (each pooling mode x normalize; INVALID_ARGUMENT expected where the first Dense cannot
+take the override's size); GetModel's dimensions and pooling_modes;
 token ids from the HF fast tokenizer (AutoTokenizer, what sentence-transformers uses; also
 for vocab.txt-only folders) on str.strip()ped texts, as sentence-transformers tokenizes. Ours: the server's Tokenize and Encode RPCs (see ours.py / --ours).
 
@@ -80,6 +84,7 @@ def random_config(rng, arch, index):
     family = rng.choice(tiny_tokenizers.FAMILY_OF_ARCH[arch] +
                         (("vocab-only",) if arch == "bert" else ()))
     hidden = heads * head_dim
+    pooling, dense = random_modules(rng, hidden)
     return {
         "index": index, "arch": arch, "family": family, "heads": heads, "hidden": hidden,
         "layers": rng.randint(1, 3), "intermediate": hidden * rng.choice([2, 4]),
@@ -87,9 +92,43 @@ def random_config(rng, arch, index):
                                                           (max_pos - offset) // 2]),
         "lower": rng.random() < 0.6, "strip_accents": rng.choice([None, None, True, False]),
         "layout": rng.choice(["compact", "bert-base"]),
-        "pooling": rng.choice(["cls", "mean", "max"]), "normalize": rng.random() < 0.7,
+        "pooling": pooling, "dense": dense, "normalize": rng.random() < 0.7,
         "prefix": rng.random() < 0.5,
     }
+
+
+def random_modules(rng, hidden):
+    """Pooling modes (mostly one, sometimes 2-3 concatenated) and 0-2 Dense modules whose
+    folders are named as sentence-transformers names them or otherwise (found through
+    modules.json's path)."""
+    modes = tiny_encoders.POOLING_MODES
+    if rng.random() < 0.75:
+        chosen = [rng.choice(modes)]
+    else:
+        chosen = sorted(rng.sample(modes, rng.randint(2, 3)), key=modes.index)
+    dense, width = [], hidden * len(chosen)
+    if rng.random() < 0.4:
+        for k in range(rng.choice([1, 1, 2])):
+            out = rng.choice([8, 16, 24, 40])
+            dense.append({"in": width, "out": out, "bias": rng.random() < 0.7,
+                          "activation": rng.choice(sorted(tiny_encoders.DENSE_ACTIVATIONS)),
+                          "path": rng.choice(["%d_Dense" % (k + 2), "dense_%d" % k])})
+            width = out
+    return "+".join(chosen), dense
+
+
+def features_of(cfg):
+    """Feature labels the per-feature counts are kept under."""
+    modes = cfg["pooling"].split("+")
+    out = ["pooling %s" % m for m in modes]
+    if len(modes) > 1:
+        out.append("pooling concatenated")
+    out += ["dense %s" % d["activation"] for d in cfg["dense"]]
+    if len(cfg["dense"]) > 1:
+        out.append("dense chain")
+    if cfg["normalize"]:
+        out.append("normalize")
+    return out
 
 
 def write_vocab_only(cfg, folder, seed):
@@ -105,7 +144,7 @@ def write_vocab_only(cfg, folder, seed):
                         strip_accents=cfg["strip_accents"], model_max_length=cfg["max_pos"])
     tok.save_pretrained(folder)
     tiny_encoders.build_model(cfg, tok, seed).save_pretrained(folder, safe_serialization=True)
-    tiny_encoders.write_st_files(cfg, folder)
+    tiny_encoders.write_st_files(cfg, folder, seed)
     return tok
 
 
@@ -127,7 +166,8 @@ def write_folder(cfg, folder, seed):
 
 
 def reference(folder, cfg, texts):
-    """ids per text, the folder pipeline's embeddings, and every pooling x normalize."""
+    """ids per text, the folder pipeline's embeddings, and every pooling x normalize (None:
+    the folder's first Dense cannot take that pooling)."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -148,11 +188,25 @@ def reference(folder, cfg, texts):
     model = tiny_encoders.load_eager(folder)
     h, _ = tiny_encoders.forward(model, {"input_ids": inp, "attention_mask": mask,
                                          "token_type_ids": torch.zeros_like(inp)})
-    pooled = {(p, n): tiny_encoders.pool(h, mask, p, n).numpy() for p in ("cls", "mean", "max")
+    from sentence_transformers import models
+    denses = [m for m in st if isinstance(m, models.Dense)]
+
+    def pipeline(modes, normalize):
+        """sentence-transformers' Pooling, the folder's Dense modules, Normalize if asked."""
+        with torch.no_grad():
+            x = tiny_encoders.st_pool(h, mask, modes)
+            for dense in denses:
+                if x.shape[1] != dense.in_features:
+                    return None
+                x = dense({"sentence_embedding": x})["sentence_embedding"]
+        return (torch.nn.functional.normalize(x, p=2, dim=1) if normalize else x).numpy()
+
+    pooled = {(p, n): pipeline([p], n) for p in tiny_encoders.POOLING_MODES
               for n in (False, True)}
     default = st.encode(texts, convert_to_numpy=True, show_progress_bar=False)
     return {"ids": ids, "truncated": [f > len(i) for f, i in zip(full, ids)],
-            "default": np.asarray(default, dtype=np.float32), "pooled": pooled}
+            "default": np.asarray(default, dtype=np.float32), "pooled": pooled,
+            "own": pipeline(cfg["pooling"].split("+"), cfg["normalize"])}
 
 
 def close(got, want, tol):
@@ -164,10 +218,16 @@ def close(got, want, tol):
     return err <= tol, "max rel/abs err %.2e" % err
 
 
-def compare(server, cfg, texts, ref, report, tol):
+def compare(server, cfg, texts, ref, report, tol, counts):
     import grpc
     pb = server.pb
     tag = "%s config %d" % (cfg["arch"], cfg["index"])
+
+    def check(ok, what, detail, features):
+        report.check(ok, what, detail)
+        for feature in features:
+            counts[feature][0 if ok else 1] += 1
+
     try:
         r = server.stub.Tokenize(pb.TokenizeRequest(model=server.name, texts=texts, truncate=True),
                                  timeout=60)
@@ -176,23 +236,52 @@ def compare(server, cfg, texts, ref, report, tol):
                          "got %s want %s" % (list(t.token_ids)[:12], want[:12]))
     except grpc.RpcError as e:
         report.check(False, "%s Tokenize" % tag, str(e.code()) + " " + e.details())
-    poolings = {"cls": pb.POOLING_CLS, "mean": pb.POOLING_MEAN, "max": pb.POOLING_MAX}
-    requests = [("default", {}, ref["default"])]
+    poolings = {"cls": pb.POOLING_CLS, "mean": pb.POOLING_MEAN, "max": pb.POOLING_MAX,
+                "mean_sqrt_len_tokens": pb.POOLING_MEAN_SQRT_LEN,
+                "weightedmean": pb.POOLING_WEIGHTED_MEAN, "lasttoken": pb.POOLING_LAST_TOKEN}
+    requests = [("default", {}, ref["default"], ["default"] + features_of(cfg))]
     for (p, n), want in ref["pooled"].items():
-        requests.append(("pooling=%s normalize=%s" % (p, n), {"pooling": poolings[p], "normalize": n}, want))
-    for what, extra, want in requests:
+        features = ["override pooling %s" % p]
+        if want is None:
+            features.append("override rejected by Dense")
+        elif cfg["dense"]:
+            features.append("override through Dense")
+        requests.append(("pooling=%s normalize=%s" % (p, n),
+                         {"pooling": poolings[p], "normalize": n}, want, features))
+    for what, extra, want, features in requests:
         try:
             r = server.stub.Encode(pb.EncodeRequest(model=server.name, texts=texts, truncate=True,
                                                     **extra), timeout=120)
+            if want is None:
+                check(False, "%s Encode %s" % (tag, what), "OK, want INVALID_ARGUMENT", features)
+                continue
             got = [list(e.values) for e in r.embeddings]
             ok, detail = close(got, want, tol)
-            report.check(ok, "%s Encode %s" % (tag, what), detail)
+            if ok and r.dimensions != len(want[0]):
+                ok, detail = False, "dimensions %d want %d" % (r.dimensions, len(want[0]))
+            check(ok, "%s Encode %s" % (tag, what), detail, features)
             if what == "default":
                 flags = [e.truncated for e in r.embeddings]
                 report.check(flags == ref["truncated"], "%s Encode truncated flags" % tag,
                              "got %s want %s" % (flags, ref["truncated"]))
         except grpc.RpcError as e:
-            report.check(False, "%s Encode %s" % (tag, what), str(e.code()) + " " + e.details())
+            rejected = want is None and e.code() == grpc.StatusCode.INVALID_ARGUMENT
+            check(rejected, "%s Encode %s" % (tag, what), str(e.code()) + " " + e.details(),
+                  features)
+    try:
+        info = server.stub.GetModel(pb.GetModelRequest(name=server.name), timeout=30)
+        want_dims = len(ref["default"][0])
+        modes = [pb.Pooling.Name(m).lower() for m in info.pooling_modes]
+        want_modes = ["pooling_" + m for m in cfg["pooling"].split("+")]
+        want_modes = [{"pooling_mean_sqrt_len_tokens": "pooling_mean_sqrt_len",
+                       "pooling_weightedmean": "pooling_weighted_mean",
+                       "pooling_lasttoken": "pooling_last_token"}.get(m, m) for m in want_modes]
+        check(info.embedding_dimensions == want_dims and modes == want_modes,
+              "%s GetModel dimensions/pooling_modes" % tag,
+              "got %d %s want %d %s" % (info.embedding_dimensions, modes, want_dims, want_modes),
+              ["model info"])
+    except grpc.RpcError as e:
+        check(False, "%s GetModel" % tag, str(e.code()) + " " + e.details(), ["model info"])
 
 
 def main(default_arch="all"):
@@ -214,18 +303,25 @@ def main(default_arch="all"):
     plan = [arch for arch in archs for _ in range(args.configs)]
     args.configs = len(plan)
 
+    counts = collections.defaultdict(lambda: [0, 0])  # feature -> [passed, failed]
+
     def run_one(index, folder, report):
         cfg = random_config(rng, plan[index], index)
         texts = write_folder(cfg, folder, args.seed * 1000 + index)
         ref = reference(folder, cfg, texts)
-        own = ref["pooled"][(cfg["pooling"], cfg["normalize"])]
-        err = float(np.abs(own - ref["default"]).max())
+        err = float(np.abs(ref["own"] - ref["default"]).max())
         report.check(err <= 1e-5, "%s config %d reference self-check (ST.encode vs explicit "
                      "pooling)" % (cfg["arch"], index), "%.2e" % err)
         print("config %d: %s -> %s" % (index, json.dumps(cfg), folder), flush=True)
         if not args.reference_only:
             ours.with_server(args, folder, index, report,
-                             lambda server: compare(server, cfg, texts, ref, report, args.tol))
+                             lambda server: compare(server, cfg, texts, ref, report, args.tol,
+                                                    counts))
+        if index == len(plan) - 1 and counts:
+            print("per feature (Encode requests passed/failed; a request counts under each "
+                  "feature it exercises):")
+            for feature in sorted(counts):
+                print("  %-38s %4d passed %4d failed" % (feature, *counts[feature]))
 
     ours.for_each_config(args, "encoders", run_one)
 

@@ -4,7 +4,8 @@ sentence-transformers folders, and their Hugging Face reference outputs.
 Shared by make_encoder_fixtures.py (tests/data/encoders) and diff_encoders.py (the differential
 test). A config is a dict: arch, family (tokenizer family, tiny_tokenizers.py), hidden, heads,
 layers, intermediate, max_seq_length, max_pos (max_position_embeddings), pooling
-(cls/mean/max), normalize, prefix (save the ...ForMaskedLM checkpoint, whose keys carry the
+(sentence-transformers' mode names joined by "+", e.g. "mean" or "cls+mean"), dense (optional
+list of Dense modules: in, out, bias, activation, path), normalize, prefix (save the ...ForMaskedLM checkpoint, whose keys carry the
 base-model prefix, instead of the base model), vocab_size (optional: the tokenizer's, else the
 family's default).
 """
@@ -98,23 +99,60 @@ def dump(obj, folder, name):
         json.dump(obj, f, indent=2)
 
 
-def write_st_files(cfg, folder):
-    """modules.json, 1_Pooling/config.json and sentence_bert_config.json as
-    SentenceTransformer.save writes them."""
+# sentence-transformers' pooling modes, in the order Pooling.forward concatenates them, and the
+# 1_Pooling/config.json flag of each.
+POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
+POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens",
+                 "mean": "pooling_mode_mean_tokens",
+                 "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
+                 "weightedmean": "pooling_mode_weightedmean_tokens",
+                 "lasttoken": "pooling_mode_lasttoken"}
+# Dense activation -> the class name sentence-transformers saves (util.fullname).
+DENSE_ACTIVATIONS = {"Identity": "torch.nn.modules.linear.Identity",
+                     "Tanh": "torch.nn.modules.activation.Tanh",
+                     "ReLU": "torch.nn.modules.activation.ReLU",
+                     "GELU": "torch.nn.modules.activation.GELU",
+                     "Sigmoid": "torch.nn.modules.activation.Sigmoid"}
+
+
+def write_dense(dense, folder, seed):
+    """A Dense module folder as Dense.save writes it: config.json + model.safetensors
+    (linear.weight [out, in], linear.bias [out]); weights seeded N(0, 1/in_features) (the
+    scale trained projections have: the output has the input's magnitude, so Tanh/GELU/Sigmoid
+    bend without the projection amplifying the encoder's rounding), bias N(0, 0.1)."""
+    import torch
+    from safetensors.torch import save_file
+    dump({"in_features": dense["in"], "out_features": dense["out"], "bias": dense["bias"],
+          "activation_function": DENSE_ACTIVATIONS[dense["activation"]]}, folder, "config.json")
+    g = torch.Generator().manual_seed(seed)
+    tensors = {"linear.weight": torch.randn((dense["out"], dense["in"]), generator=g) /
+               dense["in"] ** 0.5}
+    if dense["bias"]:
+        tensors["linear.bias"] = torch.randn((dense["out"],), generator=g) * 0.1
+    save_file(tensors, os.path.join(folder, "model.safetensors"))
+
+
+def write_st_files(cfg, folder, seed=0):
+    """modules.json, 1_Pooling/config.json (cfg["pooling"]: modes joined by "+"), the Dense
+    module folders of cfg.get("dense", []) (each {in, out, bias, activation, path}) and
+    sentence_bert_config.json as SentenceTransformer.save writes them."""
+    modes = cfg["pooling"].split("+")
     modules = [{"idx": 0, "name": "0", "path": "",
                 "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling",
                 "type": "sentence_transformers.models.Pooling"}]
+    for k, dense in enumerate(cfg.get("dense", [])):
+        modules.append({"idx": len(modules), "name": str(len(modules)), "path": dense["path"],
+                        "type": "sentence_transformers.models.Dense"})
+        write_dense(dense, os.path.join(folder, dense["path"]), seed + k)
     if cfg["normalize"]:
-        modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
+        modules.append({"idx": len(modules), "name": str(len(modules)),
+                        "path": "%d_Normalize" % len(modules),
                         "type": "sentence_transformers.models.Normalize"})
     dump(modules, folder, "modules.json")
-    dump({"word_embedding_dimension": cfg["hidden"],
-          "pooling_mode_cls_token": cfg["pooling"] == "cls",
-          "pooling_mode_mean_tokens": cfg["pooling"] == "mean",
-          "pooling_mode_max_tokens": cfg["pooling"] == "max",
-          "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
-          "pooling_mode_lasttoken": False, "include_prompt": True}, folder, "1_Pooling/config.json")
+    dump(dict({"word_embedding_dimension": cfg["hidden"]},
+              **{POOLING_FLAGS[m]: m in modes for m in POOLING_MODES}, include_prompt=True),
+         folder, "1_Pooling/config.json")
     dump({"max_seq_length": cfg["max_seq_length"], "do_lower_case": False}, folder,
          "sentence_bert_config.json")
 
@@ -123,7 +161,7 @@ def write_folder(cfg, folder, seed):
     """A sentence-transformers folder written file by file (allows prefixed checkpoints)."""
     tok = build_tokenizer(cfg, folder, seed)
     build_model(cfg, tok, seed).save_pretrained(folder, safe_serialization=True)
-    write_st_files(cfg, folder)
+    write_st_files(cfg, folder, seed)
     return tok
 
 
@@ -154,6 +192,13 @@ def pool(h, mask, how, normalize):
     else:  # as sentence-transformers: padding set to -1e9 before the max
         x = torch.where(m > 0, h, torch.full_like(h, -1e9)).max(1).values
     return torch.nn.functional.normalize(x, p=2, dim=1) if normalize else x
+
+
+def st_pool(h, mask, modes):
+    """sentence-transformers' own Pooling module with `modes` (a list) on last_hidden_state h."""
+    from sentence_transformers import models
+    pooling = models.Pooling(h.shape[-1], **{POOLING_FLAGS[m]: m in modes for m in POOLING_MODES})
+    return pooling({"token_embeddings": h.clone(), "attention_mask": mask})["sentence_embedding"]
 
 
 def load_eager(folder):

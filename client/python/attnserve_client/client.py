@@ -22,7 +22,9 @@ except ImportError:  # numpy is optional: embeddings are then plain lists
     np = None
 
 _POOLING = {None: pb.POOLING_UNSPECIFIED, "": pb.POOLING_UNSPECIFIED,
-            "mean": pb.POOLING_MEAN, "cls": pb.POOLING_CLS, "max": pb.POOLING_MAX}
+            "mean": pb.POOLING_MEAN, "cls": pb.POOLING_CLS, "max": pb.POOLING_MAX,
+            "mean_sqrt_len_tokens": pb.POOLING_MEAN_SQRT_LEN,
+            "weightedmean": pb.POOLING_WEIGHTED_MEAN, "lasttoken": pb.POOLING_LAST_TOKEN}
 
 
 class AttnserveError(Exception):
@@ -173,9 +175,11 @@ class Client:
                truncate: bool = False, as_numpy: bool = True,
                timeout: Optional[float] = None) -> list:
         """Embeddings of `texts`, in order: float32 numpy arrays (lists without numpy or with
-        as_numpy=False). pooling: None (model default) | "mean" | "cls" | "max"."""
+        as_numpy=False). pooling: None (model default) | "mean" | "cls" | "max" |
+        "mean_sqrt_len_tokens" | "weightedmean" | "lasttoken" (sentence-transformers' names)."""
         if pooling not in _POOLING:
-            raise ValueError("pooling=%r is not one of mean, cls, max" % (pooling,))
+            raise ValueError("pooling=%r is not one of mean, cls, max, mean_sqrt_len_tokens, "
+                             "weightedmean, lasttoken" % (pooling,))
         request = pb.EncodeRequest(model=model, texts=_texts(texts), truncate=truncate,
                                    pooling=_POOLING[pooling])
         if normalize is not None:
