@@ -69,15 +69,7 @@ absl::StatusOr<std::unique_ptr<TransformerEncoder>> TransformerEncoder::Load(
     }
   }
   ASSIGN_OR_RETURN(EncoderConfig config, ReadEncoderConfig(folder));
-  const std::string path = JoinPath(folder, "model.safetensors");
-  if (!FileExists(path)) {
-    return absl::NotFoundError(absl::StrCat(
-        path,
-        ": not found (only safetensors checkpoints are supported; convert "
-        "pytorch_model.bin with transformers' "
-        "save_pretrained(safe_serialization=True))"));
-  }
-  ASSIGN_OR_RETURN(WeightSource source, SafetensorsWeightSource(path));
+  ASSIGN_OR_RETURN(WeightSource source, FolderWeightSource(folder));
   ASSIGN_OR_RETURN(EncoderWeights weights, ReadEncoderWeights(source, config));
   return Create(config, std::move(weights), options);
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/models/hf_config.h"
 #include "core/models/safetensors.h"
 #include "core/status_macros.h"
 
@@ -20,6 +21,18 @@ absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
     return f->ReadFloat(name, shape);
   };
   return source;
+}
+
+absl::StatusOr<WeightSource> FolderWeightSource(const std::string& folder) {
+  const std::string path = JoinPath(folder, "model.safetensors");
+  if (!FileExists(path)) {
+    return absl::NotFoundError(absl::StrCat(
+        path,
+        ": not found (only safetensors checkpoints are supported; convert "
+        "pytorch_model.bin with transformers' "
+        "save_pretrained(safe_serialization=True))"));
+  }
+  return SafetensorsWeightSource(path);
 }
 
 std::string WeightReader::Full(const std::string& name) const {

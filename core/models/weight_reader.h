@@ -25,6 +25,9 @@ struct WeightSource {
 
 // A WeightSource over a safetensors file (kept open by the returned source).
 absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
+// The weights of a Hugging Face folder: <folder>/model.safetensors; NotFound
+// (saying how to convert pytorch_model.bin) when it is absent.
+absl::StatusOr<WeightSource> FolderWeightSource(const std::string& folder);
 
 // Reads tensors of a WeightSource by scope: Scope("encoder.layer.0") then
 // Read("attention.self.query.weight") reads
