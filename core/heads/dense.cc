@@ -82,19 +82,10 @@ absl::StatusOr<DenseModule> DenseModule::Load(const std::string& dir) {
                                     "torch.nn.modules.activation.Tanh"));
   ASSIGN_OR_RETURN(Activation activation,
                    ParseActivation(activation_name, config.path()));
-  // TODO(st-weights): a Dense saved with safe_serialization=False has only
-  // pytorch_model.bin; read it through the pickle-free .bin reader of branch
-  // st-weights once merged (one WeightSource for both formats).
-  const std::string weights = JoinPath(dir, "model.safetensors");
-  if (!FileExists(weights)) {
-    return absl::UnimplementedError(absl::StrCat(
-        dir, ": the Dense module's weights must be in model.safetensors (",
-        FileExists(JoinPath(dir, "pytorch_model.bin"))
-            ? "pytorch_model.bin is not read yet: convert it with safetensors"
-            : "no weight file found",
-        ")"));
-  }
-  ASSIGN_OR_RETURN(WeightSource source, SafetensorsWeightSource(weights));
+  // Its own folder's weights, in any format FolderWeightSource reads:
+  // sentence-transformers writes pytorch_model.bin under
+  // safe_serialization=False.
+  ASSIGN_OR_RETURN(WeightSource source, FolderWeightSource(dir));
   WeightReader reader(&source);
   ASSIGN_OR_RETURN(Tensor w, reader.Read("linear.weight", {out, in}));
   std::vector<float> bias;

@@ -93,15 +93,7 @@ absl::StatusOr<std::unique_ptr<MarianModel>> MarianModel::Load(
   if (!config_json.ok()) return config_json.status();
   auto config = ParseMarianConfig(*config_json);
   if (!config.ok()) return config.status();
-  const std::string weights_path = JoinPath(folder, "model.safetensors");
-  if (!FileExists(weights_path)) {
-    return absl::NotFoundError(absl::StrCat(
-        weights_path,
-        " not found: attnserve reads safetensors checkpoints only (convert "
-        "pytorch_model.bin with transformers' "
-        "save_pretrained(safe_serialization=True))"));
-  }
-  auto source = SafetensorsWeightSource(weights_path);
+  auto source = FolderWeightSource(folder);
   if (!source.ok()) return source.status();
   return Create(*config, *source, options);
 }

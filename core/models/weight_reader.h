@@ -25,7 +25,6 @@ struct WeightSource {
 
 // A WeightSource over a safetensors file (kept open by the returned source).
 absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path);
-
 // A WeightSource over a sharded safetensors checkpoint: `index_path` is a
 // model.safetensors.index.json whose "weight_map" maps each tensor name to a
 // shard file in the same folder. Every shard is opened and validated here, and

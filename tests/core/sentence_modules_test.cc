@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values("pool-cls", "pool-max", "pool-mean", "pool-mean-sqrt-len",
                       "pool-weightedmean", "pool-lasttoken", "pool-all-modes",
                       "dense-tanh", "dense-chain", "missing-normalize",
-                      "transformer-subfolder"),
+                      "transformer-subfolder", "dense-tanh-bin"),
     [](const auto& info) {
       std::string name = info.param;
       std::replace(name.begin(), name.end(), '-', '_');
@@ -194,7 +194,9 @@ TEST_F(BrokenFolderTest, DenseActivationAndSizesAreChecked) {
 
   const std::string missing = Copy("dense-tanh");
   fs::remove(missing + "/2_Dense/model.safetensors");
-  EXPECT_THAT(LoadError(missing), HasSubstr("model.safetensors"));
+  const std::string error = LoadError(missing);
+  EXPECT_THAT(error, HasSubstr("2_Dense"));
+  EXPECT_THAT(error, HasSubstr("pytorch_model.bin"));
 }
 
 TEST_F(BrokenFolderTest, PoolingWithoutAnyModeIsRejected) {

@@ -45,6 +45,8 @@ VARIANTS = {
                                       ("dense", 8, True, "Identity")], None),
     "missing-normalize": (["mean"], ["normalize"], "drop-normalize-folder"),
     "transformer-subfolder": (["max"], ["normalize"], "0_Transformer"),
+    # Every module's weights in pytorch_model.bin (safe_serialization=False), the Dense's too.
+    "dense-tanh-bin": (["mean"], [("dense", 24, True, "Tanh"), "normalize"], "bin"),
 }
 
 
@@ -98,7 +100,8 @@ def write_variant(name, base, out, seed):
     modes, steps, layout = VARIANTS[name]
     folder = os.path.join(out, name)
     shutil.rmtree(folder, ignore_errors=True)
-    SentenceTransformer(modules=build_modules(base, modes, steps, seed), device="cpu").save(folder)
+    SentenceTransformer(modules=build_modules(base, modes, steps, seed), device="cpu").save(
+        folder, safe_serialization=layout != "bin")
     card = os.path.join(folder, "README.md")  # a generated model card; not needed
     if os.path.exists(card):
         os.unlink(card)
@@ -142,6 +145,7 @@ def write_variant(name, base, out, seed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "st-modules"))
+    p.add_argument("--only", nargs="*", help="write only these variants (same seeds)")
     args = p.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -152,7 +156,8 @@ def main():
                                     model_max_length=MAX_LEN)
         tiny_encoders.build_model(BASE, tok, SEED).save_pretrained(base, safe_serialization=True)
         for i, name in enumerate(VARIANTS):
-            total += write_variant(name, base, args.out, SEED + i)
+            if not args.only or name in args.only:
+                total += write_variant(name, base, args.out, SEED + i)
     print("total %.0f KB" % (total / 1024))
 
 
