@@ -18,8 +18,9 @@ struct PoolingConfig {
   Pooling mode = Pooling::kMean;
   bool normalize = false;  // modules.json has a Normalize module
   int max_seq_length = 0;  // sentence_bert_config.json; 0 = not given
-  bool include_prompt =
-      true;  // 1_Pooling/config.json; only matters with prompts (unused here)
+  // 1_Pooling/config.json; false: a prompt's tokens are left out of the pool
+  // (SentenceEncoder::ExcludedPromptTokens).
+  bool include_prompt = true;
 };
 
 // Reads modules.json (Transformer, Pooling with its path, Normalize), the
@@ -40,9 +41,12 @@ void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
 // The same over a packed ragged batch (hidden: [layout.rows(), dim], see
 // PackedLayout, every row a real token): out[i] = sequence i pooled, in request
 // order; an empty sequence pools to zeros (mean, cls) or -1e9 (max).
+// excluded_prefix: empty, or per sequence how many leading rows get mask 0
+// (sentence-transformers' attention_mask[:, :prompt_length] = 0 for
+// include_prompt false; cls still takes row 0, as there).
 void PoolPackedRows(const Tensor& hidden, const PackedLayout& layout,
-                    Pooling mode, bool normalize,
-                    std::vector<std::vector<float>>* out);
+                    absl::Span<const int> excluded_prefix, Pooling mode,
+                    bool normalize, std::vector<std::vector<float>>* out);
 
 }  // namespace attnserve
 

@@ -52,11 +52,17 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
     model_ = *model;
     if (absl::Status s = CheckTextCount(request.texts_size(), *model_); !s.ok())
       return s;
+    absl::StatusOr<EncodeOptions> options =
+        ResolveEncodeOptions(request, *model_);
+    if (!options.ok()) return options.status();
+    dimensions_ = options->dimensions;
+    renormalize_ = options->renormalize;
     auto job = std::make_shared<EncodeJob>();
     job->deadline = CallDeadline(context->deadline());
+    job->excluded_prompt_tokens = options->excluded_prompt_tokens;
     for (int i = 0; i < request.texts_size(); ++i) {
       absl::StatusOr<Encoding> encoding =
-          TokenizeText(*model_, request.texts(i), i, request.truncate(), {});
+          TokenizeText(*model_, request.texts(i), i, options->text);
       if (!encoding.ok()) return encoding.status();
       v1::Embedding* embedding = response_.add_embeddings();
       embedding->set_input_tokens(static_cast<uint32_t>(encoding->ids.size()));
@@ -78,13 +84,15 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
   void OnEmbedded(const absl::Status& status) {
     if (status.ok()) {
       for (size_t i = 0; i < job_->embeddings.size(); ++i) {
-        const std::vector<float>& values = job_->embeddings[i];
+        std::vector<float>& values = job_->embeddings[i];
+        if (dimensions_ > 0)
+          TruncateEmbedding(dimensions_, renormalize_, &values);
         response_.mutable_embeddings(static_cast<int>(i))
             ->mutable_values()
             ->Add(values.begin(), values.end());
       }
-      response_.set_dimensions(
-          static_cast<uint32_t>(model_->encoder()->dimensions()));
+      response_.set_dimensions(static_cast<uint32_t>(
+          dimensions_ > 0 ? dimensions_ : model_->encoder()->dimensions()));
       response_.mutable_usage()->set_input_tokens(input_tokens_);
       response_.set_model(model_->name());
     }
@@ -108,6 +116,8 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
   std::shared_ptr<ModelEntry> model_;  // the version this call runs on
   std::shared_ptr<EncodeJob> job_;
   uint64_t input_tokens_ = 0;
+  int dimensions_ = 0;  // EncodeRequest.dimensions; 0 = all
+  bool renormalize_ = false;
 };
 
 }  // namespace

@@ -13,6 +13,12 @@ max_seq_length). Reference: SentenceTransformer(folder).encode for the folder's 
 and the eager base model + explicit pooling for the request overrides (pooling x normalize);
 token ids from the HF fast tokenizer (AutoTokenizer, what sentence-transformers uses; also
 for vocab.txt-only folders) on str.strip()ped texts, as sentence-transformers tokenizes. Ours: the server's Tokenize and Encode RPCs (see ours.py / --ours).
+Request features (EncodeRequest prompt_name / prompt / dimensions / normalize /
+truncation_direction): most configs get e5/nomic/bge-style prompts in
+config_sentence_transformers.json (a random default_prompt_name, include_prompt true or false);
+every config gets random requests of them, referenced by SentenceTransformer.encode(prompt_name=,
+prompt=, truncate_dim=, normalize_embeddings=) and tokenizer.truncation_side = "left". The
+closing line counts the comparisons per feature.
 
     .venv-oracle/bin/python tools/oracle/diff_encoders.py [--arch all] [--configs 3] [--seed 1]
     .venv-oracle/bin/python tools/oracle/diff_encoders.py --reference_only   # no server needed
@@ -92,6 +98,48 @@ def random_config(rng, arch, index):
     }
 
 
+QUERY_PROMPTS = ["query: ", "search_query: ",
+                 "Represent this sentence for searching relevant passages: "]
+PASSAGE_PROMPTS = ["passage: ", "search_document: ", ""]
+
+
+def random_prompts(seed):
+    """Prompts of a config (its own random stream, so that the architectures drawn by earlier
+    versions of this script stay the same): usually a query and a passage prompt, a random
+    default, include_prompt true or false."""
+    rng = random.Random(seed * 31 + 7)
+    if rng.random() < 0.25:
+        return {}
+    prompts = {"query": rng.choice(QUERY_PROMPTS), "passage": rng.choice(PASSAGE_PROMPTS)}
+    return {"prompts": prompts,
+            "default_prompt_name": rng.choice([None, None, "query", "passage"]),
+            "include_prompt": rng.random() < 0.5}
+
+
+def random_requests(seed, names, hidden):
+    """(feature, EncodeRequest fields, encode kwargs, truncation side) for one config."""
+    rng = random.Random(seed * 31 + 11)
+    requests = []
+    for name in rng.sample(names, min(2, len(names))):
+        requests.append(("prompt_name", {"prompt_name": name}, {"prompt_name": name}, "right"))
+    literal = rng.choice(["Instruct: find the answer\nQuery: ", "  spaced prompt  ", "x"])
+    requests.append(("prompt", {"prompt": literal}, {"prompt": literal}, "right"))
+    for normalize in (None, True):
+        dim = rng.randint(1, hidden)
+        fields, kwargs = {"dimensions": dim}, {"truncate_dim": dim}
+        if normalize:
+            fields["normalize"], kwargs["normalize_embeddings"] = True, True
+        if rng.random() < 0.5:
+            name = rng.choice(names)
+            fields["prompt_name"], kwargs["prompt_name"] = name, name
+        requests.append(("dimensions" + ("+normalize" if normalize else ""), fields, kwargs,
+                         "right"))
+    name = rng.choice(names + [None])
+    fields = {"prompt_name": name} if name else {}
+    requests.append(("left_truncation", fields, dict(fields), "left"))
+    return requests
+
+
 def write_vocab_only(cfg, folder, seed):
     """A BERT folder with only vocab.txt (slow BertTokenizer.save_pretrained), the vocab made
     from seeded random text (cased/uncased, strip_accents, BERT-base or compact special ids)."""
@@ -126,8 +174,27 @@ def write_folder(cfg, folder, seed):
     return texts
 
 
-def reference(folder, cfg, texts):
-    """ids per text, the folder pipeline's embeddings, and every pooling x normalize."""
+def reference_requests(st, tok, texts, requests):
+    """SentenceTransformer.encode for each request; the left-truncated ids."""
+    import numpy as np
+    out = []
+    for feature, fields, kwargs, side in requests:
+        st.tokenizer.truncation_side = side
+        try:
+            vectors = st.encode(texts, convert_to_numpy=True, show_progress_bar=False, **kwargs)
+        finally:
+            st.tokenizer.truncation_side = "right"
+        out.append((feature, fields, np.asarray(vectors, dtype=np.float32)))
+    tok.truncation_side = "left"
+    left_ids = [tok(t.strip(), truncation=True, max_length=st.max_seq_length)["input_ids"]
+                for t in texts]
+    tok.truncation_side = "right"
+    return out, left_ids
+
+
+def reference(folder, cfg, texts, requests=()):
+    """ids per text, the folder pipeline's embeddings, every pooling x normalize, and the
+    request features' vectors."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -151,8 +218,13 @@ def reference(folder, cfg, texts):
     pooled = {(p, n): tiny_encoders.pool(h, mask, p, n).numpy() for p in ("cls", "mean", "max")
               for n in (False, True)}
     default = st.encode(texts, convert_to_numpy=True, show_progress_bar=False)
+    # The eager pooling above is of the texts as given: compare the folder's own pipeline with
+    # it only when a default prompt does not change them.
+    prompted = bool(st.default_prompt_name and st.prompts.get(st.default_prompt_name))
+    features, left_ids = reference_requests(st, tok, texts, requests)
     return {"ids": ids, "truncated": [f > len(i) for f, i in zip(full, ids)],
-            "default": np.asarray(default, dtype=np.float32), "pooled": pooled}
+            "default": np.asarray(default, dtype=np.float32), "pooled": pooled,
+            "prompted_default": prompted, "requests": features, "left_ids": left_ids}
 
 
 def close(got, want, tol):
@@ -176,18 +248,36 @@ def compare(server, cfg, texts, ref, report, tol):
                          "got %s want %s" % (list(t.token_ids)[:12], want[:12]))
     except grpc.RpcError as e:
         report.check(False, "%s Tokenize" % tag, str(e.code()) + " " + e.details())
+    try:
+        r = server.stub.Tokenize(pb.TokenizeRequest(
+            model=server.name, texts=texts, truncate=True,
+            truncation_direction=pb.TRUNCATION_DIRECTION_LEFT), timeout=60)
+        for i, (t, want) in enumerate(zip(r.texts, ref["left_ids"])):
+            report.check(list(t.token_ids) == want,
+                         "%s Tokenize left texts[%d] %r" % (tag, i, texts[i][:40]),
+                         "got %s want %s" % (list(t.token_ids)[:12], want[:12]),
+                         feature="tokenize_left")
+    except grpc.RpcError as e:
+        report.check(False, "%s Tokenize left" % tag, str(e.code()) + " " + e.details())
     poolings = {"cls": pb.POOLING_CLS, "mean": pb.POOLING_MEAN, "max": pb.POOLING_MAX}
-    requests = [("default", {}, ref["default"])]
-    for (p, n), want in ref["pooled"].items():
-        requests.append(("pooling=%s normalize=%s" % (p, n), {"pooling": poolings[p], "normalize": n}, want))
-    for what, extra, want in requests:
+    requests = [("default", {}, ref["default"], None)]
+    if not ref["prompted_default"]:  # the eager pooling has no prompt
+        for (p, n), want in ref["pooled"].items():
+            requests.append(("pooling=%s normalize=%s" % (p, n),
+                             {"pooling": poolings[p], "normalize": n}, want, None))
+    for feature, fields, want in ref["requests"]:
+        extra = dict(fields)
+        if feature == "left_truncation":
+            extra["truncation_direction"] = pb.TRUNCATION_DIRECTION_LEFT
+        requests.append(("%s %s" % (feature, json.dumps(fields)), extra, want, feature))
+    for what, extra, want, feature in requests:
         try:
             r = server.stub.Encode(pb.EncodeRequest(model=server.name, texts=texts, truncate=True,
                                                     **extra), timeout=120)
             got = [list(e.values) for e in r.embeddings]
             ok, detail = close(got, want, tol)
-            report.check(ok, "%s Encode %s" % (tag, what), detail)
-            if what == "default":
+            report.check(ok, "%s Encode %s" % (tag, what), detail, feature=feature)
+            if what == "default" and not ref["prompted_default"]:
                 flags = [e.truncated for e in r.embeddings]
                 report.check(flags == ref["truncated"], "%s Encode truncated flags" % tag,
                              "got %s want %s" % (flags, ref["truncated"]))
@@ -216,12 +306,17 @@ def main(default_arch="all"):
 
     def run_one(index, folder, report):
         cfg = random_config(rng, plan[index], index)
-        texts = write_folder(cfg, folder, args.seed * 1000 + index)
-        ref = reference(folder, cfg, texts)
-        own = ref["pooled"][(cfg["pooling"], cfg["normalize"])]
-        err = float(np.abs(own - ref["default"]).max())
-        report.check(err <= 1e-5, "%s config %d reference self-check (ST.encode vs explicit "
-                     "pooling)" % (cfg["arch"], index), "%.2e" % err)
+        seed = args.seed * 1000 + index
+        cfg.update(random_prompts(seed))
+        texts = write_folder(cfg, folder, seed)
+        names = sorted(set(cfg.get("prompts", {})) | {"query", "document"})
+        requests = random_requests(seed, names, cfg["hidden"])
+        ref = reference(folder, cfg, texts, requests)
+        if not ref["prompted_default"]:
+            own = ref["pooled"][(cfg["pooling"], cfg["normalize"])]
+            err = float(np.abs(own - ref["default"]).max())
+            report.check(err <= 1e-5, "%s config %d reference self-check (ST.encode vs "
+                         "explicit pooling)" % (cfg["arch"], index), "%.2e" % err)
         print("config %d: %s -> %s" % (index, json.dumps(cfg), folder), flush=True)
         if not args.reference_only:
             ours.with_server(args, folder, index, report,

@@ -5,6 +5,7 @@ The server command is a template (--ours) with the placeholders {port}, {metrics
 ports. Python stubs are generated from proto/attnserve/v1/attnserve.proto with Debian's protoc
 and grpc_python_plugin into a temporary directory (nothing is written into the checkout).
 """
+import collections
 import importlib
 import os
 import shlex
@@ -126,8 +127,11 @@ class Report:
 
     def __init__(self):
         self.passed, self.failed, self.warnings = 0, 0, 0
+        self.by_feature = collections.Counter()  # feature -> comparisons (passed or not)
 
-    def check(self, ok, what, detail=""):
+    def check(self, ok, what, detail="", feature=None):
+        if feature:
+            self.by_feature[feature] += 1
         if ok:
             self.passed += 1
         else:
@@ -139,6 +143,9 @@ class Report:
         print("WARN %s %s" % (what, detail), flush=True)
 
     def finish(self):
+        if self.by_feature:
+            print("comparisons per feature: " +
+                  ", ".join("%s %d" % kv for kv in sorted(self.by_feature.items())))
         print("%d passed, %d failed" % (self.passed, self.failed) +
               (" (%d warnings: near-ties in the reference)" % self.warnings if self.warnings else ""))
         sys.exit(1 if self.failed else 0)
