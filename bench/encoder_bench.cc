@@ -190,7 +190,7 @@ class TextBatch {
 
   absl::Status Embed() {
     absl::Status s = model_->ForwardPacked(seqs_, &layout_, &hidden_);
-    PoolPackedRows(hidden_, layout_, Pooling::kMean, true, &pooled_);
+    PoolPackedRows(hidden_, layout_, {}, Pooling::kMean, true, &pooled_);
     return s;
   }
   int64_t real_tokens() const { return real_tokens_; }

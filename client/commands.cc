@@ -94,6 +94,11 @@ int RunEncode(const std::vector<std::string>& texts,
   request.set_truncate(options.truncate);
   request.set_pooling(options.pooling);
   if (options.normalize.has_value()) request.set_normalize(*options.normalize);
+  if (options.prompt_name.has_value())
+    request.set_prompt_name(*options.prompt_name);
+  if (options.prompt.has_value()) request.set_prompt(*options.prompt);
+  request.set_dimensions(options.dimensions);
+  request.set_truncation_direction(options.truncation_direction);
   absl::StatusOr<v1::EncodeResponse> response = client.Encode(request);
   if (!response.ok()) return PrintRpcError(response.status(), err);
   out << (options.json ? EncodeToJson(*response).dump() + "\n"
@@ -177,6 +182,7 @@ int RunTokenize(const std::vector<std::string>& texts,
   request.set_model(model.name);
   for (const std::string& t : texts) request.add_texts(t);
   request.set_truncate(options.truncate);
+  request.set_truncation_direction(options.truncation_direction);
   if (options.target_language.has_value()) {
     request.set_target_language(*options.target_language);
   }
@@ -206,6 +212,16 @@ absl::StatusOr<v1::Pooling> ParsePooling(absl::string_view name) {
       absl::StrCat("--pooling=", name,
                    " is not one of mean, cls, max, mean_sqrt_len_tokens, "
                    "weightedmean, lasttoken"));
+}
+
+absl::StatusOr<v1::TruncationDirection> ParseTruncationDirection(
+    absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower.empty()) return v1::TRUNCATION_DIRECTION_UNSPECIFIED;
+  if (lower == "right") return v1::TRUNCATION_DIRECTION_RIGHT;
+  if (lower == "left") return v1::TRUNCATION_DIRECTION_LEFT;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--truncation_direction=", name, " is not one of right, left"));
 }
 
 absl::StatusOr<std::optional<bool>> ParseOptionalBool(absl::string_view flag,

@@ -32,6 +32,11 @@ struct CommandOptions {
   bool truncate = false;
   v1::Pooling pooling = v1::POOLING_UNSPECIFIED;
   std::optional<bool> normalize;
+  std::optional<std::string> prompt_name;  // encode
+  std::optional<std::string> prompt;       // encode: a literal prefix
+  uint32_t dimensions = 0;                 // encode: 0 = all
+  v1::TruncationDirection truncation_direction =
+      v1::TRUNCATION_DIRECTION_UNSPECIFIED;  // encode, tokenize
   std::optional<std::string> target_language;
   bool stream = false;  // translate via TranslateStream
   bool json = false;    // one JSON object per call (per message with stream)
@@ -39,6 +44,9 @@ struct CommandOptions {
 
 // "" -> unspecified, "mean" | "cls" | "max".
 absl::StatusOr<v1::Pooling> ParsePooling(absl::string_view name);
+// "" -> unspecified, "right" | "left".
+absl::StatusOr<v1::TruncationDirection> ParseTruncationDirection(
+    absl::string_view name);
 // "" -> unset, "true" | "false" (also 1/0, yes/no).
 absl::StatusOr<std::optional<bool>> ParseOptionalBool(absl::string_view flag,
                                                       absl::string_view value);

@@ -53,6 +53,17 @@ ABSL_FLAG(std::string, pooling, "",
           "lasttoken (default: the model's)");
 ABSL_FLAG(std::string, normalize, "",
           "encode: true | false (default: the model's)");
+ABSL_FLAG(std::string, prompt_name, "",
+          "encode: one of the model's prompts, e.g. query (default: the "
+          "model's default prompt, if any)");
+ABSL_FLAG(std::string, prompt, "",
+          "encode: a literal prefix for every text, e.g. 'query: '");
+ABSL_FLAG(uint32_t, dimensions, 0,
+          "encode: keep the first N values of each embedding (Matryoshka); "
+          "0 = all");
+ABSL_FLAG(std::string, truncation_direction, "",
+          "encode/tokenize: right | left, where --truncate cuts (default: "
+          "right)");
 ABSL_FLAG(bool, stream, false,
           "translate with TranslateStream, printing text as it is decoded");
 ABSL_FLAG(std::string, file, "",
@@ -84,6 +95,15 @@ absl::StatusOr<CommandOptions> CommandOptionsFromFlags() {
       ParseOptionalBool("normalize", absl::GetFlag(FLAGS_normalize));
   if (!normalize.ok()) return normalize.status();
   options.normalize = *normalize;
+  if (!absl::GetFlag(FLAGS_prompt_name).empty())
+    options.prompt_name = absl::GetFlag(FLAGS_prompt_name);
+  if (!absl::GetFlag(FLAGS_prompt).empty())
+    options.prompt = absl::GetFlag(FLAGS_prompt);
+  options.dimensions = absl::GetFlag(FLAGS_dimensions);
+  absl::StatusOr<v1::TruncationDirection> direction =
+      ParseTruncationDirection(absl::GetFlag(FLAGS_truncation_direction));
+  if (!direction.ok()) return direction.status();
+  options.truncation_direction = *direction;
   if (!absl::GetFlag(FLAGS_target_language).empty()) {
     options.target_language = absl::GetFlag(FLAGS_target_language);
   }

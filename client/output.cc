@@ -1,6 +1,8 @@
 #include "client/output.h"
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -123,6 +125,17 @@ nlohmann::json TokenizeToJson(const v1::TokenizeResponse& response) {
   return {{"texts", std::move(texts)}};
 }
 
+namespace {
+
+// By name: a proto map has no order.
+std::map<std::string, std::string> SortedPrompts(const v1::ModelInfo& m) {
+  std::map<std::string, std::string> prompts;
+  for (const auto& [name, text] : m.prompts()) prompts[name] = text;
+  return prompts;
+}
+
+}  // namespace
+
 nlohmann::json ModelToJson(const v1::ModelInfo& m) {
   return {
       {"name", m.name()},
@@ -151,6 +164,9 @@ nlohmann::json ModelToJson(const v1::ModelInfo& m) {
       {"normalize", m.normalize()},
       {"default_beam_size", m.default_beam_size()},
       {"default_max_new_tokens", m.default_max_new_tokens()},
+      {"prompts", SortedPrompts(m)},
+      {"default_prompt_name", m.default_prompt_name()},
+      {"auto_truncate", m.auto_truncate()},
   };
 }
 
@@ -246,6 +262,12 @@ std::string FormatModel(const v1::ModelInfo& m) {
     absl::StrAppend(&out, "dimensions:       ", m.embedding_dimensions(), "\n");
     absl::StrAppend(&out, "pooling:          ", ModelPoolingName(m),
                     m.normalize() ? ", normalized" : "", "\n");
+    for (const auto& [name, text] : SortedPrompts(m)) {
+      absl::StrAppend(&out, "prompt:           ", name, " = \"", text, "\"",
+                      name == m.default_prompt_name() ? " (default)" : "",
+                      "\n");
+    }
+    if (m.auto_truncate()) absl::StrAppend(&out, "auto_truncate:    true\n");
   }
   if (m.task() == v1::TASK_TRANSLATE) {
     absl::StrAppend(

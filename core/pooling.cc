@@ -326,13 +326,24 @@ void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
 }
 
 void PoolPackedRows(const Tensor& hidden, const PackedLayout& layout,
-                    PoolingModes pooling, bool normalize,
-                    std::vector<std::vector<float>>* out) {
+                    absl::Span<const int> excluded_prefix, PoolingModes pooling,
+                    bool normalize, std::vector<std::vector<float>>* out) {
   const int64_t dim = hidden.dim(1);
   out->resize(layout.sequences());
+  std::vector<int32_t> mask;
   for (int i = 0; i < layout.sequences(); ++i) {
-    PoolSequence(hidden.data() + layout.first_row(i) * dim, /*mask=*/nullptr,
-                 layout.length(i), dim, pooling, &(*out)[i]);
+    const int64_t len = layout.length(i);
+    const int64_t excluded =
+        excluded_prefix.empty()
+            ? 0
+            : std::clamp<int64_t>(excluded_prefix[i], 0, len);
+    if (excluded > 0) {
+      mask.assign(len, 1);
+      std::fill_n(mask.begin(), excluded, 0);
+    }
+    PoolSequence(hidden.data() + layout.first_row(i) * dim,
+                 excluded > 0 ? mask.data() : nullptr, len, dim, pooling,
+                 &(*out)[i]);
     if (normalize) NormalizeL2(&(*out)[i]);
   }
 }

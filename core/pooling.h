@@ -74,10 +74,13 @@ void PoolHiddenStates(const Tensor& hidden, absl::Span<const int32_t> mask,
                       std::vector<std::vector<float>>* out);
 // The same over a packed ragged batch (hidden: [layout.rows(), dim], see
 // PackedLayout, every row a real token): out[i] = sequence i pooled, in request
-// order.
+// order; an empty sequence pools to zeros (mean, cls) or -1e9 (max).
+// excluded_prefix: empty, or per sequence how many leading rows get mask 0
+// (sentence-transformers' attention_mask[:, :prompt_length] = 0 for
+// include_prompt false; cls still takes row 0, as there).
 void PoolPackedRows(const Tensor& hidden, const PackedLayout& layout,
-                    PoolingModes pooling, bool normalize,
-                    std::vector<std::vector<float>>* out);
+                    absl::Span<const int> excluded_prefix, PoolingModes pooling,
+                    bool normalize, std::vector<std::vector<float>>* out);
 
 // v / max(‖v‖₂, 1e-12) (torch.nn.functional.normalize).
 void NormalizeL2(std::vector<float>* v);

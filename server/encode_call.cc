@@ -10,25 +10,6 @@
 namespace attnserve::server {
 namespace {
 
-PoolingModes ResolvePooling(v1::Pooling requested, PoolingModes model_default) {
-  switch (requested) {
-    case v1::POOLING_MEAN:
-      return Pooling::kMean;
-    case v1::POOLING_CLS:
-      return Pooling::kCls;
-    case v1::POOLING_MAX:
-      return Pooling::kMax;
-    case v1::POOLING_MEAN_SQRT_LEN:
-      return Pooling::kMeanSqrtLen;
-    case v1::POOLING_WEIGHTED_MEAN:
-      return Pooling::kWeightedMean;
-    case v1::POOLING_LAST_TOKEN:
-      return Pooling::kLastToken;
-    default:
-      return model_default;
-  }
-}
-
 class EncodeReactor : public grpc::ServerUnaryReactor {
  public:
   EncodeReactor(ServiceContext& service, grpc::CallbackServerContext* context,
@@ -58,11 +39,19 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
     model_ = *model;
     if (absl::Status s = CheckTextCount(request.texts_size(), *model_); !s.ok())
       return s;
+    absl::StatusOr<EncodeOptions> options =
+        ResolveEncodeOptions(request, *model_);
+    if (!options.ok()) return options.status();
+    dimensions_ = options->dimensions;
+    renormalize_ = options->renormalize;
     auto job = std::make_shared<EncodeJob>();
     job->deadline = CallDeadline(context->deadline());
+    job->excluded_prompt_tokens = options->excluded_prompt_tokens;
+    job->pooling = options->pooling;
+    job->normalize = options->normalize;
     for (int i = 0; i < request.texts_size(); ++i) {
       absl::StatusOr<Encoding> encoding =
-          TokenizeText(*model_, request.texts(i), i, request.truncate(), {});
+          TokenizeText(*model_, request.texts(i), i, options->text);
       if (!encoding.ok()) return encoding.status();
       v1::Embedding* embedding = response_.add_embeddings();
       embedding->set_input_tokens(static_cast<uint32_t>(encoding->ids.size()));
@@ -71,11 +60,6 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
       job->ids.push_back(std::move(encoding->ids));
     }
     if (absl::Status s = CheckDeadline(job->deadline); !s.ok()) return s;
-    SentenceEncoder& encoder = *model_->encoder();
-    job->pooling = ResolvePooling(request.pooling(), encoder.default_pooling());
-    if (absl::Status s = encoder.CheckPooling(job->pooling); !s.ok()) return s;
-    job->normalize = request.has_normalize() ? request.normalize()
-                                             : encoder.default_normalize();
     job->on_done = [this](const absl::Status& status) { OnEmbedded(status); };
     job_ = job;
     return model_->encode_batcher()->Submit(std::move(job));
@@ -85,7 +69,9 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
   void OnEmbedded(const absl::Status& status) {
     if (status.ok()) {
       for (size_t i = 0; i < job_->embeddings.size(); ++i) {
-        const std::vector<float>& values = job_->embeddings[i];
+        std::vector<float>& values = job_->embeddings[i];
+        if (dimensions_ > 0)
+          TruncateEmbedding(dimensions_, renormalize_, &values);
         response_.mutable_embeddings(static_cast<int>(i))
             ->mutable_values()
             ->Add(values.begin(), values.end());
@@ -117,6 +103,8 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
   std::shared_ptr<ModelEntry> model_;  // the version this call runs on
   std::shared_ptr<EncodeJob> job_;
   uint64_t input_tokens_ = 0;
+  int dimensions_ = 0;  // EncodeRequest.dimensions; 0 = all
+  bool renormalize_ = false;
 };
 
 }  // namespace

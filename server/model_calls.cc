@@ -18,10 +18,12 @@ absl::Status Tokenize(const ServiceContext& service,
   }
   if (absl::Status s = CheckTextCount(request.texts_size(), **model); !s.ok())
     return s;
+  absl::StatusOr<TextOptions> options =
+      ResolveTokenizeOptions(request, **model);
+  if (!options.ok()) return options.status();
   for (int i = 0; i < request.texts_size(); ++i) {
     absl::StatusOr<Encoding> encoding =
-        TokenizeText(**model, request.texts(i), i, request.truncate(),
-                     request.target_language());
+        TokenizeText(**model, request.texts(i), i, *options);
     if (!encoding.ok()) return encoding.status();
     v1::TokenizedText* text = response->add_texts();
     for (int32_t id : encoding->ids)

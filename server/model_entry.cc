@@ -23,8 +23,14 @@ constexpr uint32_t kEncodeMaxBatchSize = 32;
 constexpr uint32_t kTranslateMaxBatchRows = 64;
 constexpr uint32_t kMaxBatchTokens = 8192;
 constexpr uint32_t kMaxQueueDelayUs = 2000;
-constexpr uint32_t kMaxQueueSize = 1024;
-constexpr uint32_t kMaxTextsPerRequest = 256;
+// Indexing clients send a thousand texts and more in one Encode call
+// (LangChain-style embed_documents); a call is split across batches anyway.
+constexpr uint32_t kEncodeMaxTextsPerRequest = 2048;
+constexpr uint32_t kTranslateMaxTextsPerRequest = 256;
+// Two calls of the default maximum may wait (a call that does not fit is
+// refused unless the queue is empty).
+constexpr uint32_t kEncodeMaxQueueSize = 2 * kEncodeMaxTextsPerRequest;
+constexpr uint32_t kTranslateMaxQueueSize = 1024;
 constexpr uint32_t kMaxBeamSize = 16;
 
 uint32_t OrDefault(uint32_t value, uint32_t fallback) {
@@ -100,7 +106,9 @@ v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
       OrDefault(config.max_batch_tokens(), kMaxBatchTokens));
   out.set_max_queue_delay_us(
       OrDefault(config.max_queue_delay_us(), kMaxQueueDelayUs));
-  out.set_max_queue_size(OrDefault(config.max_queue_size(), kMaxQueueSize));
+  out.set_max_queue_size(OrDefault(
+      config.max_queue_size(),
+      task == v1::TASK_ENCODE ? kEncodeMaxQueueSize : kTranslateMaxQueueSize));
   // 0 = default, which needs the loaded model (DefaultBatchMemoryBytes).
   out.set_max_batch_memory_bytes(std::min<uint64_t>(
       config.max_batch_memory_bytes(), std::numeric_limits<int64_t>::max()));
@@ -221,7 +229,7 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
   const uint32_t model_max =
       static_cast<uint32_t>(encoder_->max_input_tokens());
   limits_.set_max_texts_per_request(
-      OrDefault(wanted.max_texts_per_request(), kMaxTextsPerRequest));
+      OrDefault(wanted.max_texts_per_request(), kEncodeMaxTextsPerRequest));
   limits_.set_max_input_tokens(
       std::min(OrDefault(wanted.max_input_tokens(), model_max), model_max));
   if (config_.batching().max_batch_memory_bytes() == 0) {
@@ -253,6 +261,10 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
   info_.set_pooling(modes.size() == 1 ? ToProtoPooling(modes[0])
                                       : v1::POOLING_UNSPECIFIED);
   info_.set_normalize(encoder_->default_normalize());
+  for (const auto& [prompt_name, text] : encoder_->prompts().by_name)
+    (*info_.mutable_prompts())[prompt_name] = text;
+  info_.set_default_prompt_name(encoder_->prompts().default_name);
+  info_.set_auto_truncate(config_.auto_truncate());
   *info_.mutable_batching() = batching_;
   *info_.mutable_limits() = limits_;
   return absl::OkStatus();
@@ -269,7 +281,7 @@ absl::Status ModelEntry::LoadTranslator(const LoadOptions& options) {
   const uint32_t model_max_new =
       static_cast<uint32_t>(translator_->max_new_tokens_limit());
   limits_.set_max_texts_per_request(
-      OrDefault(wanted.max_texts_per_request(), kMaxTextsPerRequest));
+      OrDefault(wanted.max_texts_per_request(), kTranslateMaxTextsPerRequest));
   limits_.set_max_input_tokens(std::min(
       OrDefault(wanted.max_input_tokens(), model_max_input), model_max_input));
   limits_.set_max_new_tokens(std::min(

@@ -54,6 +54,9 @@ class ModelEntry {
   EncodeBatcher* encode_batcher() const { return encode_batcher_.get(); }
   TranslateScheduler* scheduler() const { return scheduler_.get(); }
   const v1::LimitsConfig& limits() const { return limits_; }
+  // ModelConfig.auto_truncate: truncate over-long texts the call did not ask
+  // to.
+  bool auto_truncate() const { return config_.auto_truncate(); }
   // Model defaults with max_new_tokens within limits().
   const GenerationOptions& generation_defaults() const {
     return generation_defaults_;

@@ -1,6 +1,7 @@
 #include "server/request_validation.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,57 @@ int SequenceLength(unsigned char lead) {
   if (lead >= 0xE0 && lead <= 0xEF) return 3;
   if (lead >= 0xF0 && lead <= 0xF4) return 4;
   return 0;
+}
+
+PoolingModes ResolvePooling(v1::Pooling requested, PoolingModes model_default) {
+  switch (requested) {
+    case v1::POOLING_MEAN:
+      return Pooling::kMean;
+    case v1::POOLING_CLS:
+      return Pooling::kCls;
+    case v1::POOLING_MAX:
+      return Pooling::kMax;
+    case v1::POOLING_MEAN_SQRT_LEN:
+      return Pooling::kMeanSqrtLen;
+    case v1::POOLING_WEIGHTED_MEAN:
+      return Pooling::kWeightedMean;
+    case v1::POOLING_LAST_TOKEN:
+      return Pooling::kLastToken;
+    default:
+      return model_default;
+  }
+}
+
+absl::StatusOr<TruncationSide> ResolveTruncationSide(
+    v1::TruncationDirection direction, const ModelEntry& model) {
+  if (direction != v1::TRUNCATION_DIRECTION_LEFT) return TruncationSide::kRight;
+  if (model.task() != v1::TASK_ENCODE) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "truncation_direction LEFT is only for encoder models; model '",
+        model.name(), "' translates and cuts its sources on the right"));
+  }
+  return TruncationSide::kLeft;
+}
+
+// The translator's source ids under `max` (the deployment's limit may be below
+// the model's own, to which the translator cuts): the tail is cut keeping the
+// final </s>, as the model's own truncation does.
+absl::StatusOr<Encoding> TokenizeSource(const Translator& translator,
+                                        absl::string_view text,
+                                        const std::string& target_language,
+                                        size_t max) {
+  absl::StatusOr<Encoding> encoding =
+      translator.TokenizeSource(std::string_view(text.data(), text.size()),
+                                /*truncate=*/true, target_language);
+  if (!encoding.ok() || encoding->ids.size() <= max) return encoding;
+  encoding->ids[max - 1] = encoding->ids.back();
+  encoding->ids.resize(max);
+  if (encoding->pieces.size() > max) {
+    encoding->pieces[max - 1] = encoding->pieces.back();
+    encoding->pieces.resize(max);
+  }
+  encoding->truncated = true;
+  return encoding;
 }
 
 }  // namespace
@@ -95,51 +147,90 @@ int FirstInvalidUtf8(absl::string_view text) {
   return -1;
 }
 
+absl::StatusOr<EncodeOptions> ResolveEncodeOptions(
+    const v1::EncodeRequest& request, const ModelEntry& model) {
+  const SentenceEncoder& encoder = *model.encoder();
+  EncodeOptions options;
+  absl::StatusOr<TruncationSide> side =
+      ResolveTruncationSide(request.truncation_direction(), model);
+  if (!side.ok()) return side.status();
+  options.text.side = *side;
+  options.text.truncate = request.truncate() || model.auto_truncate();
+  absl::StatusOr<std::string> prompt = encoder.ResolvePrompt(
+      request.has_prompt_name()
+          ? std::optional<std::string_view>(request.prompt_name())
+          : std::nullopt,
+      request.has_prompt() ? std::optional<std::string_view>(request.prompt())
+                           : std::nullopt);
+  if (!prompt.ok()) return prompt.status();
+  options.text.prompt = *std::move(prompt);
+  absl::StatusOr<int> excluded =
+      encoder.ExcludedPromptTokens(options.text.prompt);
+  if (!excluded.ok()) {
+    return absl::Status(excluded.status().code(),
+                        absl::StrCat("prompt: ", excluded.status().message()));
+  }
+  options.excluded_prompt_tokens = *excluded;
+  options.pooling = ResolvePooling(request.pooling(), encoder.default_pooling());
+  if (absl::Status s = encoder.CheckPooling(options.pooling); !s.ok()) return s;
+  options.normalize = request.has_normalize() ? request.normalize()
+                                              : encoder.default_normalize();
+  // A pooling override can change the size (a cls+mean model asked for mean).
+  if (absl::Status s = CheckDimensions(request.dimensions(),
+                                       encoder.dimensions(options.pooling));
+      !s.ok()) {
+    return s;
+  }
+  options.dimensions = static_cast<int>(request.dimensions());
+  options.renormalize =
+      options.dimensions > 0 && request.has_normalize() && request.normalize();
+  return options;
+}
+
+absl::StatusOr<TextOptions> ResolveTokenizeOptions(
+    const v1::TokenizeRequest& request, const ModelEntry& model) {
+  TextOptions options;
+  absl::StatusOr<TruncationSide> side =
+      ResolveTruncationSide(request.truncation_direction(), model);
+  if (!side.ok()) return side.status();
+  options.side = *side;
+  options.truncate = request.truncate() || model.auto_truncate();
+  options.target_language = request.target_language();
+  return options;
+}
+
 absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
                                       absl::string_view text, int index,
-                                      bool truncate,
-                                      absl::string_view target_language) {
+                                      const TextOptions& options) {
   const int bad_byte = FirstInvalidUtf8(text);
   if (bad_byte >= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "texts[", index, "] is not valid UTF-8 (byte offset ", bad_byte, ")"));
   }
-  // The core truncates to the model's own maximum; the configured limit may be
-  // lower.
+  const size_t max = model.limits().max_input_tokens();
+  // Cut to the limit whatever the call asked: whether it was needed decides
+  // below between the error and the cut text.
   absl::StatusOr<Encoding> encoding =
       model.task() == v1::TASK_ENCODE
           ? model.encoder()->Tokenize(
                 std::string_view(text.data(), text.size()),
-                /*truncate=*/true)
-          : model.translator()->TokenizeSource(
-                std::string_view(text.data(), text.size()), /*truncate=*/true,
-                std::string_view(target_language.data(),
-                                 target_language.size()));
+                TokenizeOptions{.truncate = true,
+                                .side = options.side,
+                                .max_tokens = static_cast<int>(max),
+                                .prompt = options.prompt})
+          : TokenizeSource(*model.translator(), text, options.target_language,
+                           max);
   if (!encoding.ok()) {
     return absl::Status(
         encoding.status().code(),
         absl::StrCat("texts[", index, "]: ", encoding.status().message()));
   }
-  const size_t max = model.limits().max_input_tokens();
-  const bool too_long = encoding->truncated || encoding->ids.size() > max;
-  if (too_long && !truncate) {
-    const std::string count =
-        encoding->truncated ? absl::StrCat("more than ", encoding->ids.size())
-                            : absl::StrCat(encoding->ids.size());
+  if (encoding->truncated && !options.truncate) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "texts[", index, "] has ", count, " tokens, model '", model.name(),
-        "' accepts at most ", max, "; set truncate=true or shorten it"));
-  }
-  if (encoding->ids.size() > max) {
-    // Keep the final special token ([SEP] / </s>) as the model's own truncation
-    // does.
-    encoding->ids[max - 1] = encoding->ids.back();
-    encoding->ids.resize(max);
-    if (encoding->pieces.size() > max) {
-      encoding->pieces[max - 1] = encoding->pieces.back();
-      encoding->pieces.resize(max);
-    }
-    encoding->truncated = true;
+        "texts[", index, "] has more than ", encoding->ids.size(), " tokens",
+        options.prompt.empty() ? "" : " with its prompt", ", model '",
+        model.name(), "' accepts at most ", max,
+        "; set truncate=true or shorten it"));
   }
   return encoding;
 }
@@ -179,8 +270,7 @@ absl::StatusOr<GenerationOptions> ResolveGenerationOptions(
       request.num_hypotheses() == 0 ? 1 : request.num_hypotheses();
   if (hypotheses > static_cast<uint32_t>(options.beam_size)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "num_hypotheses ", hypotheses, " exceeds beam_size ",
-        options.beam_size,
+        "num_hypotheses ", hypotheses, " exceeds beam_size ", options.beam_size,
         "; ask for at most beam_size hypotheses or widen the beam"));
   }
   options.num_hypotheses = static_cast<int>(hypotheses);

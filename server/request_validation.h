@@ -2,6 +2,7 @@
 #define ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -9,6 +10,7 @@
 #include "attnserve/v1/attnserve.pb.h"
 #include "core/decoding/decode_batch.h"
 #include "core/tokenizers/encoding.h"
+#include "core/tokenizers/tokenizer.h"
 #include "grpcpp/support/status.h"
 #include "server/model_entry.h"
 #include "server/model_repository.h"
@@ -29,13 +31,38 @@ absl::Status CheckTextCount(int count, const ModelEntry& model);
 // valid UTF-8.
 int FirstInvalidUtf8(absl::string_view text);
 
+// How the texts of one Encode or Tokenize call are tokenized.
+struct TextOptions {
+  // The call's truncate, or the model's auto_truncate.
+  bool truncate = false;
+  TruncationSide side = TruncationSide::kRight;  // encoder models
+  std::string prompt;                            // encoder models
+  std::string target_language;                   // translation models
+};
+
+// An Encode call's options resolved against the model by the core's rules
+// (SentenceEncoder::ResolvePrompt, ExcludedPromptTokens, CheckPooling,
+// CheckDimensions): INVALID_ARGUMENT naming the field.
+struct EncodeOptions {
+  TextOptions text;
+  int excluded_prompt_tokens = 0;  // leading tokens the pooling leaves out
+  PoolingModes pooling;            // the request's, else the model's
+  bool normalize = false;          // the request's, else the model's
+  int dimensions = 0;              // 0 = all
+  bool renormalize = false;        // normalize the cut vector
+};
+absl::StatusOr<EncodeOptions> ResolveEncodeOptions(
+    const v1::EncodeRequest& request, const ModelEntry& model);
+absl::StatusOr<TextOptions> ResolveTokenizeOptions(
+    const v1::TokenizeRequest& request, const ModelEntry& model);
+
 // Tokenizes texts[index] for `model` (either task) under the model's
-// max_input_tokens: over it, INVALID_ARGUMENT unless `truncate`, then cut
-// keeping the final special token.
+// max_input_tokens: over it, INVALID_ARGUMENT unless options.truncate, then cut
+// (encoder models: by the core, at options.side, after the prompt is
+// prepended) keeping the special tokens.
 absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
                                       absl::string_view text, int index,
-                                      bool truncate,
-                                      absl::string_view target_language);
+                                      const TextOptions& options);
 
 // The model's generation defaults overridden by the request, within the model's
 // limits.

@@ -28,10 +28,12 @@ absl::StatusOr<PreparedTranslation> PrepareTranslation(
   // Translation.truncated), whatever request.truncate says: this is what
   // Hugging Face's Marian pipeline does (tokenizer(..., truncation=True)) and
   // what the acceptance checks expect of the API.
+  TextOptions text_options;
+  text_options.truncate = true;
+  text_options.target_language = request.target_language();
   for (int i = 0; i < request.texts_size(); ++i) {
     absl::StatusOr<Encoding> encoding =
-        TokenizeText(**model, request.texts(i), i, /*truncate=*/true,
-                     request.target_language());
+        TokenizeText(**model, request.texts(i), i, text_options);
     if (!encoding.ok()) return encoding.status();
     prepared.input_tokens += encoding->ids.size();
     work.sources.push_back(*std::move(encoding));

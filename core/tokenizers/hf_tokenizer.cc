@@ -121,6 +121,18 @@ absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::Wrap(
   tok->pad_id_ = SpecialId(*tok, config.pad_token);
   tok->cls_id_ = SpecialId(*tok, config.cls_token);
   tok->sep_id_ = SpecialId(*tok, config.sep_token);
+  for (const std::optional<AddedTokenSpec>& spec :
+       {config.unk_token, config.sep_token, config.pad_token, config.cls_token,
+        config.mask_token}) {
+    if (std::optional<int> id = SpecialId(*tok, spec)) {
+      tok->special_ids_.push_back(*id);
+    }
+  }
+  for (const AddedTokenSpec& spec : config.additional_special_tokens) {
+    if (std::optional<int> id = tok->TokenToId(spec.content)) {
+      tok->special_ids_.push_back(*id);
+    }
+  }
   return tok;
 }
 
@@ -134,22 +146,23 @@ std::optional<int> HfTokenizer::TokenToId(std::string_view token) const {
 }
 
 absl::StatusOr<Encoding> HfTokenizer::Encode(std::string_view text,
-                                             bool truncate,
-                                             int max_tokens) const {
-  return EncodeChecked(text, nullptr, truncate, max_tokens);
+                                             bool truncate, int max_tokens,
+                                             TruncationSide side) const {
+  return EncodeChecked(text, nullptr, truncate, max_tokens, side);
 }
 
 absl::StatusOr<Encoding> HfTokenizer::EncodePair(std::string_view a,
                                                  std::string_view b,
                                                  bool truncate,
                                                  int max_tokens) const {
-  return EncodeChecked(a, &b, truncate, max_tokens);
+  return EncodeChecked(a, &b, truncate, max_tokens, TruncationSide::kRight);
 }
 
 absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
                                                     const std::string_view* b,
                                                     bool truncate,
-                                                    int max_tokens) const {
+                                                    int max_tokens,
+                                                    TruncationSide side) const {
   if (max_tokens < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_tokens must be at least 1, got ", max_tokens));
@@ -168,11 +181,11 @@ absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
   }
   EncodingGuard raw;
   char* error = nullptr;
-  if (attnserve_hf_encode(handle_.get(), a.data(), a.size(),
-                          b != nullptr ? b->data() : nullptr,
-                          b != nullptr ? b->size() : 0, truncate ? 1 : 0,
-                          static_cast<size_t>(max_tokens),
-                          /*truncate_left=*/0, raw.get(), &error) != 0) {
+  if (attnserve_hf_encode(
+          handle_.get(), a.data(), a.size(), b != nullptr ? b->data() : nullptr,
+          b != nullptr ? b->size() : 0, truncate ? 1 : 0,
+          static_cast<size_t>(max_tokens),
+          side == TruncationSide::kLeft ? 1 : 0, raw.get(), &error) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": cannot encode the text (max_tokens ", max_tokens,
                      "): ", TakeError(error)));

@@ -1,10 +1,12 @@
 #ifndef ATTNSERVE_CORE_TOKENIZERS_HF_TOKENIZER_H_
 #define ATTNSERVE_CORE_TOKENIZERS_HF_TOKENIZER_H_
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/tokenizers/bert_tokenizer_config.h"
@@ -36,12 +38,19 @@ class HfTokenizer : public Tokenizer {
       std::string_view json, const BertTokenizerConfig& config,
       std::string source);
 
+  using Tokenizer::Encode;
   // The text with the tokenizer's special tokens. Longer than max_tokens:
   // InvalidArgument unless `truncate`, which cuts it as transformers does with
-  // truncation=True, max_length=max_tokens (special tokens kept) and sets
-  // Encoding::truncated. Invalid UTF-8: InvalidArgument naming the byte offset.
+  // truncation=True, max_length=max_tokens, truncation_side="left"/"right"
+  // (special tokens kept) and sets Encoding::truncated. Invalid UTF-8:
+  // InvalidArgument naming the byte offset.
   absl::StatusOr<Encoding> Encode(std::string_view text, bool truncate,
-                                  int max_tokens) const override;
+                                  int max_tokens,
+                                  TruncationSide side) const override;
+  bool IsSpecial(int id) const override {
+    return std::find(special_ids_.begin(), special_ids_.end(), id) !=
+           special_ids_.end();
+  }
   // The pair (a, b) as one sequence (cross-encoders); truncation is
   // transformers' longest_first. An empty `b` is no pair, as in transformers'
   // tok(a, "") (its batch call tok([a], [""]) would keep the separators).
@@ -75,13 +84,15 @@ class HfTokenizer : public Tokenizer {
 
   absl::StatusOr<Encoding> EncodeChecked(std::string_view a,
                                          const std::string_view* b,
-                                         bool truncate, int max_tokens) const;
+                                         bool truncate, int max_tokens,
+                                         TruncationSide side) const;
 
   std::unique_ptr<AttnserveHfTokenizer, HandleDeleter> handle_;
   std::string path_;  // tokenizer.json (or vocab.txt), for error messages
   int vocab_size_ = 0;
   int model_max_length_ = 0;
   std::optional<int> pad_id_, cls_id_, sep_id_;
+  std::vector<int> special_ids_;  // a handful: unk, sep, pad, cls, mask, ...
 };
 
 }  // namespace attnserve

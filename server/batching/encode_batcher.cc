@@ -314,18 +314,26 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
   const absl::Time start = absl::Now();
   std::vector<absl::Span<const int32_t>> spans;
   spans.reserve(batch.size());
+  // Calls with different prompts share a batch: the count is per text.
+  std::vector<int> excluded;
+  excluded.reserve(batch.size());
+  bool any_excluded = false;
   int longest = 0;
   int64_t tokens = 0;
   for (const Item& item : batch) {
     observer_->OnQueueWait(start - item.enqueued);
     spans.emplace_back(item.job->ids[item.index]);
+    excluded.push_back(item.job->excluded_prompt_tokens);
+    any_excluded |= item.job->excluded_prompt_tokens > 0;
     longest = std::max(longest, item.length);
     tokens += item.length;
   }
+  if (!any_excluded) excluded.clear();
   const EncodeJob& key = *batch.front().job;
   absl::StatusOr<std::vector<std::vector<float>>> result;
-  RunOn(options_.compute_thread,
-        [&] { result = encoder_->Embed(spans, key.pooling, key.normalize); });
+  RunOn(options_.compute_thread, [&] {
+    result = encoder_->Embed(spans, excluded, key.pooling, key.normalize);
+  });
   const int texts = static_cast<int>(batch.size());
   const absl::Time end = absl::Now();
   // Before any caller hears back: its next call finds the worker free.

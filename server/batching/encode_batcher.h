@@ -23,6 +23,9 @@ namespace attnserve::server {
 // One Encode call's texts, shared between the reactor and the batcher.
 struct EncodeJob {
   std::vector<std::vector<int32_t>> ids;  // tokenized, validated texts
+  // Leading tokens of every text the pooling leaves out (its prompt's, when
+  // the model's Pooling has include_prompt false).
+  int excluded_prompt_tokens = 0;
   PoolingModes pooling = Pooling::kMean;
   bool normalize = true;
   absl::Time deadline = absl::InfiniteFuture();

@@ -143,6 +143,31 @@ TEST_F(CliEndToEndTest, EncodeMatchesGoldenEmbeddings) {
   }
 }
 
+// The command line: --prompt_name (bert-tiny has sentence-transformers'
+// empty "query" prompt, so the vector is the golden one) and --dimensions (its
+// first 16 values, not normalised again); an unknown prompt name is exit 1.
+TEST_F(CliEndToEndTest, EncodeWithPromptNameAndDimensions) {
+  absl::StatusOr<nlohmann::json> c = GoldenCase("bert-tiny", "ascii");
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::StatusOr<std::vector<float>> want =
+      GoldenTensorF32("bert-tiny", "ascii.mean_pooled_normalized");
+  ASSERT_TRUE(want.ok()) << want.status();
+  ProcessResult r =
+      Client({"--json", "--model=g", "--prompt_name=query", "--dimensions=16",
+              "encode", (*c)["texts"][0].get<std::string>()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json json = Json(r);
+  EXPECT_EQ(json["dimensions"], 16);
+  ASSERT_EQ(json["embeddings"][0]["values"].size(), 16u);
+  for (size_t d = 0; d < 16; ++d) {
+    EXPECT_NEAR(json["embeddings"][0]["values"][d].get<float>(), (*want)[d],
+                1e-5);
+  }
+  r = Client({"--model=g", "--prompt_name=search", "encode", "a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("document, query"));
+}
+
 TEST_F(CliEndToEndTest, EncodeReadsStdinAndPrintsReadableSummary) {
   ProcessResult r =
       Client({"encode"}, "Short.\nThis program is free software.\n");

@@ -73,6 +73,15 @@ TEST(FlagsTest, Pooling) {
               HasSubstr("mean, cls, max, mean_sqrt_len_tokens"));
 }
 
+TEST(FlagsTest, TruncationDirection) {
+  EXPECT_EQ(*ParseTruncationDirection(""),
+            v1::TRUNCATION_DIRECTION_UNSPECIFIED);
+  EXPECT_EQ(*ParseTruncationDirection("left"), v1::TRUNCATION_DIRECTION_LEFT);
+  EXPECT_EQ(*ParseTruncationDirection("Right"), v1::TRUNCATION_DIRECTION_RIGHT);
+  EXPECT_THAT(ParseTruncationDirection("middle").status().message(),
+              HasSubstr("right, left"));
+}
+
 TEST(FlagsTest, OptionalBool) {
   EXPECT_FALSE(ParseOptionalBool("normalize", "")->has_value());
   EXPECT_EQ(**ParseOptionalBool("normalize", "true"), true);

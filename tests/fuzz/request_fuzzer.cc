@@ -44,8 +44,8 @@ Server& TheServer() {
     v1::ModelConfig* marian = config.add_model();
     marian->set_name("marian");
     marian->set_path(TestDataPath("marian-tiny"));
-    s->models = std::make_unique<server::ModelRepository>(
-        config, LoadOptions{}, &s->metrics);
+    s->models = std::make_unique<server::ModelRepository>(config, LoadOptions{},
+                                                          &s->metrics);
     s->models->LoadAll([](const ModelEntry&) {});
     s->context.models = s->models.get();
     s->context.metrics = &s->metrics;
@@ -66,9 +66,10 @@ Server& TheServer() {
 
 // TokenizeText's contract for a READY model.
 void CheckTokenizeText(const ModelEntry& model, const std::string& text,
-                       int index, bool truncate, const std::string& language) {
-  absl::StatusOr<Encoding> enc =
-      TokenizeText(model, text, index, truncate, language);
+                       int index, const server::TextOptions& options) {
+  const bool truncate = options.truncate;
+  const std::string& language = options.target_language;
+  absl::StatusOr<Encoding> enc = TokenizeText(model, text, index, options);
   const int bad = server::FirstInvalidUtf8(text);
   Require((bad < 0) == IsValidUtf8(text),
           "FirstInvalidUtf8 agrees with a reference validator");
@@ -98,9 +99,18 @@ void CheckEncodeRequest(Server& s, const v1::EncodeRequest& request) {
   // Validate against the encoder whatever the name says, to reach the text
   // checks.
   if (!server::CheckTextCount(request.texts_size(), *s.bert).ok()) return;
-  for (int i = 0; i < request.texts_size(); ++i) {
-    CheckTokenizeText(*s.bert, request.texts(i), i, request.truncate(), "");
+  absl::StatusOr<server::EncodeOptions> options =
+      server::ResolveEncodeOptions(request, *s.bert);
+  if (!options.ok()) {
+    Require(absl::IsInvalidArgument(options.status()),
+            "Encode option errors are INVALID_ARGUMENT");
+    return;
   }
+  Require(options->dimensions >= 0 &&
+              options->dimensions <= s.bert->encoder()->dimensions(),
+          "dimensions within 0..the model's");
+  for (int i = 0; i < request.texts_size(); ++i)
+    CheckTokenizeText(*s.bert, request.texts(i), i, options->text);
 }
 
 void CheckTranslateRequest(Server& s, const v1::TranslateRequest& request) {
@@ -129,10 +139,11 @@ void CheckTranslateRequest(Server& s, const v1::TranslateRequest& request) {
     Require(std::isfinite(options->length_penalty), "finite length_penalty");
   }
   if (!server::CheckTextCount(request.texts_size(), *s.marian).ok()) return;
-  for (int i = 0; i < request.texts_size(); ++i) {
-    CheckTokenizeText(*s.marian, request.texts(i), i, request.truncate(),
-                      request.target_language());
-  }
+  server::TextOptions text_options;
+  text_options.truncate = request.truncate();
+  text_options.target_language = request.target_language();
+  for (int i = 0; i < request.texts_size(); ++i)
+    CheckTokenizeText(*s.marian, request.texts(i), i, text_options);
 }
 
 void CheckTokenizeRequest(Server& s, const v1::TokenizeRequest& request) {
@@ -178,10 +189,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // UTF-8 in string fields, so only this reaches the server's own UTF-8
       // check (its defence in depth).
       const std::string text(reinterpret_cast<const char*>(body), size - 1);
-      const bool truncate = (data[0] & 0x80) != 0;
-      fuzz::CheckTokenizeText(*s.bert, text, 0, truncate, "");
+      server::TextOptions options;
+      options.truncate = (data[0] & 0x80) != 0;
+      fuzz::CheckTokenizeText(*s.bert, text, 0, options);
       if (s.marian != nullptr)
-        fuzz::CheckTokenizeText(*s.marian, text, 0, truncate, "");
+        fuzz::CheckTokenizeText(*s.marian, text, 0, options);
       break;
     }
     default: {

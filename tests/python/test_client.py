@@ -57,6 +57,30 @@ def test_encode_lasttoken_is_the_last_hidden_state(client):
         np.testing.assert_allclose(got[i], hidden[i, n - 1], atol=1e-4, err_msg="text %d" % i)
 
 
+def test_encode_dimensions_prompts_and_left_truncation(attnserve_client, client):
+    import grpc
+    c = golden_case("bert-tiny", "ascii")
+    full = golden_tensor("bert-tiny", "ascii.mean_pooled_normalized")[0]
+    cut = client.encode(c["texts"], model="g", dimensions=8)[0]
+    np.testing.assert_allclose(cut, full[:8], atol=1e-5)  # the pipeline's vector, cut
+    unit = client.encode(c["texts"], model="g", dimensions=8, normalize=True)[0]
+    np.testing.assert_allclose(unit, full[:8] / np.linalg.norm(full[:8]), atol=1e-5)
+    # bert-tiny has sentence-transformers' two empty prompts: "query" changes nothing
+    np.testing.assert_allclose(client.encode(c["texts"], model="g", prompt_name="query")[0],
+                               full, atol=1e-5)
+    assert client.model("g").prompts == {"query": "", "document": ""}
+    with pytest.raises(attnserve_client.AttnserveError) as e:
+        client.encode(["a"], model="g", prompt_name="search")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "document, query" in e.value.details
+    text = "one " + "word " * 400
+    left = client.tokenize([text], model="g", truncate=True, truncation_direction="left")[0]
+    right = client.tokenize([text], model="g", truncate=True)[0]
+    assert len(left.token_ids) == len(right.token_ids) == 128
+    assert left.pieces[1] == "word" and right.pieces[1] == "one"
+    with pytest.raises(ValueError):
+        client.encode(["a"], model="g", truncation_direction="middle")
+
+
 def test_tokenize_matches_golden(client):
     c = golden_case("bert-tiny", "ascii")
     t = client.tokenize(c["texts"], model="g")[0]

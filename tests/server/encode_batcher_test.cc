@@ -15,22 +15,28 @@
 namespace attnserve::server {
 namespace {
 
-// Embeds a text as {first id, length}; records every batch; can hold the worker
-// inside Embed.
+// Embeds a text as {first id, length, excluded prompt tokens (-1: none
+// passed)}; records every batch; can hold the worker inside Embed.
 class RecordingEncoder : public SentenceEncoder {
  public:
-  absl::StatusOr<Encoding> Tokenize(std::string_view, bool) const override {
+  absl::StatusOr<Encoding> Tokenize(std::string_view,
+                                    const TokenizeOptions&) const override {
+    return absl::UnimplementedError("not used by the batcher");
+  }
+  absl::StatusOr<int> ExcludedPromptTokens(std::string_view) const override {
     return absl::UnimplementedError("not used by the batcher");
   }
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      absl::Span<const absl::Span<const int32_t>> batch, PoolingModes,
-      bool) override {
+      absl::Span<const absl::Span<const int32_t>> batch,
+      absl::Span<const int> excluded, PoolingModes, bool) override {
     if (gate_ != nullptr) gate_->WaitForNotification();
     std::vector<std::vector<float>> out;
     std::vector<int> lengths;
-    for (absl::Span<const int32_t> ids : batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      absl::Span<const int32_t> ids = batch[i];
       out.push_back(
-          {static_cast<float>(ids[0]), static_cast<float>(ids.size())});
+          {static_cast<float>(ids[0]), static_cast<float>(ids.size()),
+           excluded.empty() ? -1.f : static_cast<float>(excluded[i])});
       lengths.push_back(static_cast<int>(ids.size()));
     }
     absl::MutexLock lock(&mu_);
@@ -39,13 +45,14 @@ class RecordingEncoder : public SentenceEncoder {
   }
   std::string architecture() const override { return "fake"; }
   int max_input_tokens() const override { return 512; }
-  int dimensions() const override { return 2; }
+  int dimensions(PoolingModes) const override { return 3; }
   absl::Status CheckPooling(PoolingModes) const override {
     return absl::OkStatus();
   }
   PoolingModes default_pooling() const override { return Pooling::kMean; }
   bool default_normalize() const override { return true; }
   DType dtype() const override { return DType::kFloat32; }
+  const Prompts& prompts() const override { return prompts_; }
   // 1000 bytes per token: budgets in tests read as token counts.
   int64_t EstimateEncodeBytes(absl::Span<const int> lengths) const override {
     int64_t tokens = 0;
@@ -61,6 +68,7 @@ class RecordingEncoder : public SentenceEncoder {
   void set_gate(absl::Notification* gate) { gate_ = gate; }
 
  private:
+  Prompts prompts_;
   absl::Notification* gate_ = nullptr;
   absl::Mutex mu_;
   std::vector<std::vector<int>> batches_;
@@ -151,6 +159,36 @@ TEST(EncodeBatcherTest, GathersCallsThatArriveWhileTheWorkerComputes) {
   ASSERT_EQ(encoder.batches().size(), 2u);
   EXPECT_EQ(encoder.batches()[0].size(), 1u);
   EXPECT_EQ(encoder.batches()[1].size(), 8u);
+}
+
+// Calls with different prompts share a batch; each text's excluded prompt
+// tokens reach Embed with it, and none at all when no call has any.
+TEST(EncodeBatcherTest, PassesEachTextsExcludedPromptTokens) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  absl::Notification gate;
+  encoder.set_gate(&gate);
+  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Seconds(5)),
+                        &observer);
+  std::promise<absl::Status> first_done, plain_done, prompted_done;
+  auto first = MakeJob(100, {3}, &first_done);
+  ASSERT_TRUE(batcher.Submit(first).ok());
+  absl::SleepFor(absl::Milliseconds(50));  // the worker holds the first text
+  auto plain = MakeJob(200, {4, 5}, &plain_done);
+  auto prompted = MakeJob(300, {6}, &prompted_done);
+  prompted->excluded_prompt_tokens = 3;
+  ASSERT_TRUE(batcher.Submit(plain).ok());
+  ASSERT_TRUE(batcher.Submit(prompted).ok());
+  gate.Notify();
+  ASSERT_TRUE(first_done.get_future().get().ok());
+  ASSERT_TRUE(plain_done.get_future().get().ok());
+  ASSERT_TRUE(prompted_done.get_future().get().ok());
+  EXPECT_EQ(first->embeddings[0][2], -1);  // alone, without a prompt
+  EXPECT_EQ(plain->embeddings[0][2], 0);
+  EXPECT_EQ(plain->embeddings[1][2], 0);
+  EXPECT_EQ(prompted->embeddings[0][2], 3);
+  ASSERT_EQ(encoder.batches().size(), 2u);
+  EXPECT_EQ(encoder.batches()[1].size(), 3u);
 }
 
 // An idle worker starts a lone call at once: the batching window only pays

@@ -36,6 +36,24 @@ TEST(ProtoTest, EncodeRequestRoundTripKeepsOptionalPresence) {
   EXPECT_EQ(parsed.SerializeAsString(), request.SerializeAsString());
 }
 
+// An explicitly empty prompt ("no prompt, not even the default") must differ
+// from an unset one on the wire.
+TEST(ProtoTest, EncodeRequestFeaturesRoundTrip) {
+  v1::EncodeRequest request;
+  request.add_texts("hello");
+  EXPECT_FALSE(RoundTrip(request).has_prompt());
+  EXPECT_FALSE(RoundTrip(request).has_prompt_name());
+  request.set_prompt("");
+  request.set_prompt_name("query");
+  request.set_dimensions(128);
+  request.set_truncation_direction(v1::TRUNCATION_DIRECTION_LEFT);
+  const v1::EncodeRequest parsed = RoundTrip(request);
+  EXPECT_TRUE(parsed.has_prompt());
+  EXPECT_EQ(parsed.prompt_name(), "query");
+  EXPECT_EQ(parsed.dimensions(), 128u);
+  EXPECT_EQ(parsed.truncation_direction(), v1::TRUNCATION_DIRECTION_LEFT);
+}
+
 TEST(ProtoTest, TranslateMessagesRoundTrip) {
   v1::TranslateRequest request;
   request.set_model("en-de");

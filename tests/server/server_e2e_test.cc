@@ -285,10 +285,10 @@ TEST_F(ServerE2eTest, ErrorsHaveTheirCodeAndSayWhatToChange) {
   encode.set_model("tr");
   ExpectError(Encode(encode, &encoded), grpc::StatusCode::FAILED_PRECONDITION,
               "Translate");
-  for (int i = 0; i < 300; ++i) encode.add_texts("x");
+  for (int i = 0; i < 2049; ++i) encode.add_texts("x");
   encode.set_model("enc");
   ExpectError(Encode(encode, &encoded), grpc::StatusCode::INVALID_ARGUMENT,
-              "at most 256");
+              "at most 2048");
 
   v1::TranslateResponse translated;
   v1::TranslateRequest translate;

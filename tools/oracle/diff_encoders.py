@@ -17,6 +17,12 @@ overrides (each pooling mode x normalize; INVALID_ARGUMENT expected where the fi
 take the override's size); GetModel's dimensions and pooling_modes;
 token ids from the HF fast tokenizer (AutoTokenizer, what sentence-transformers uses; also
 for vocab.txt-only folders) on str.strip()ped texts, as sentence-transformers tokenizes. Ours: the server's Tokenize and Encode RPCs (see ours.py / --ours).
+Request features (EncodeRequest prompt_name / prompt / dimensions / normalize /
+truncation_direction): most configs get e5/nomic/bge-style prompts in
+config_sentence_transformers.json (a random default_prompt_name, include_prompt true or false);
+every config gets random requests of them, referenced by SentenceTransformer.encode(prompt_name=,
+prompt=, truncate_dim=, normalize_embeddings=) and tokenizer.truncation_side = "left". The
+closing line counts the comparisons per feature.
 
     .venv-oracle/bin/python tools/oracle/diff_encoders.py [--arch all] [--configs 3] [--seed 1]
     .venv-oracle/bin/python tools/oracle/diff_encoders.py --reference_only   # no server needed
@@ -131,6 +137,48 @@ def features_of(cfg):
     return out
 
 
+QUERY_PROMPTS = ["query: ", "search_query: ",
+                 "Represent this sentence for searching relevant passages: "]
+PASSAGE_PROMPTS = ["passage: ", "search_document: ", ""]
+
+
+def random_prompts(seed):
+    """Prompts of a config (its own random stream, so that the architectures drawn by earlier
+    versions of this script stay the same): usually a query and a passage prompt, a random
+    default, include_prompt true or false."""
+    rng = random.Random(seed * 31 + 7)
+    if rng.random() < 0.25:
+        return {}
+    prompts = {"query": rng.choice(QUERY_PROMPTS), "passage": rng.choice(PASSAGE_PROMPTS)}
+    return {"prompts": prompts,
+            "default_prompt_name": rng.choice([None, None, "query", "passage"]),
+            "include_prompt": rng.random() < 0.5}
+
+
+def random_requests(seed, names, hidden):
+    """(feature, EncodeRequest fields, encode kwargs, truncation side) for one config."""
+    rng = random.Random(seed * 31 + 11)
+    requests = []
+    for name in rng.sample(names, min(2, len(names))):
+        requests.append(("prompt_name", {"prompt_name": name}, {"prompt_name": name}, "right"))
+    literal = rng.choice(["Instruct: find the answer\nQuery: ", "  spaced prompt  ", "x"])
+    requests.append(("prompt", {"prompt": literal}, {"prompt": literal}, "right"))
+    for normalize in (None, True):
+        dim = rng.randint(1, hidden)
+        fields, kwargs = {"dimensions": dim}, {"truncate_dim": dim}
+        if normalize:
+            fields["normalize"], kwargs["normalize_embeddings"] = True, True
+        if rng.random() < 0.5:
+            name = rng.choice(names)
+            fields["prompt_name"], kwargs["prompt_name"] = name, name
+        requests.append(("dimensions" + ("+normalize" if normalize else ""), fields, kwargs,
+                         "right"))
+    name = rng.choice(names + [None])
+    fields = {"prompt_name": name} if name else {}
+    requests.append(("left_truncation", fields, dict(fields), "left"))
+    return requests
+
+
 def write_vocab_only(cfg, folder, seed):
     """A BERT folder with only vocab.txt (slow BertTokenizer.save_pretrained), the vocab made
     from seeded random text (cased/uncased, strip_accents, BERT-base or compact special ids)."""
@@ -165,9 +213,27 @@ def write_folder(cfg, folder, seed):
     return texts
 
 
-def reference(folder, cfg, texts):
-    """ids per text, the folder pipeline's embeddings, and every pooling x normalize (None:
-    the folder's first Dense cannot take that pooling)."""
+def reference_requests(st, tok, texts, requests):
+    """SentenceTransformer.encode for each request; the left-truncated ids."""
+    import numpy as np
+    out = []
+    for feature, fields, kwargs, side in requests:
+        st.tokenizer.truncation_side = side
+        try:
+            vectors = st.encode(texts, convert_to_numpy=True, show_progress_bar=False, **kwargs)
+        finally:
+            st.tokenizer.truncation_side = "right"
+        out.append((feature, fields, np.asarray(vectors, dtype=np.float32)))
+    tok.truncation_side = "left"
+    left_ids = [tok(t.strip(), truncation=True, max_length=st.max_seq_length)["input_ids"]
+                for t in texts]
+    tok.truncation_side = "right"
+    return out, left_ids
+
+
+def reference(folder, cfg, texts, requests=()):
+    """ids per text, the folder pipeline's embeddings, every pooling x normalize (None: the
+    folder's first Dense cannot take that pooling), and the request features' vectors."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -204,9 +270,14 @@ def reference(folder, cfg, texts):
     pooled = {(p, n): pipeline([p], n) for p in tiny_encoders.POOLING_MODES
               for n in (False, True)}
     default = st.encode(texts, convert_to_numpy=True, show_progress_bar=False)
+    # The eager pooling above is of the texts as given: compare the folder's own pipeline with
+    # it only when a default prompt does not change them.
+    prompted = bool(st.default_prompt_name and st.prompts.get(st.default_prompt_name))
+    features, left_ids = reference_requests(st, tok, texts, requests)
     return {"ids": ids, "truncated": [f > len(i) for f, i in zip(full, ids)],
             "default": np.asarray(default, dtype=np.float32), "pooled": pooled,
-            "own": pipeline(cfg["pooling"].split("+"), cfg["normalize"])}
+            "own": pipeline(cfg["pooling"].split("+"), cfg["normalize"]),
+            "prompted_default": prompted, "requests": features, "left_ids": left_ids}
 
 
 def close(got, want, tol):
@@ -218,15 +289,11 @@ def close(got, want, tol):
     return err <= tol, "max rel/abs err %.2e" % err
 
 
-def compare(server, cfg, texts, ref, report, tol, counts):
+def compare(server, cfg, texts, ref, report, tol):
     import grpc
     pb = server.pb
     tag = "%s config %d" % (cfg["arch"], cfg["index"])
-
-    def check(ok, what, detail, features):
-        report.check(ok, what, detail)
-        for feature in features:
-            counts[feature][0 if ok else 1] += 1
+    check = report.check
 
     try:
         r = server.stub.Tokenize(pb.TokenizeRequest(model=server.name, texts=texts, truncate=True),
@@ -236,18 +303,41 @@ def compare(server, cfg, texts, ref, report, tol, counts):
                          "got %s want %s" % (list(t.token_ids)[:12], want[:12]))
     except grpc.RpcError as e:
         report.check(False, "%s Tokenize" % tag, str(e.code()) + " " + e.details())
+    try:
+        r = server.stub.Tokenize(pb.TokenizeRequest(
+            model=server.name, texts=texts, truncate=True,
+            truncation_direction=pb.TRUNCATION_DIRECTION_LEFT), timeout=60)
+        for i, (t, want) in enumerate(zip(r.texts, ref["left_ids"])):
+            report.check(list(t.token_ids) == want,
+                         "%s Tokenize left texts[%d] %r" % (tag, i, texts[i][:40]),
+                         "got %s want %s" % (list(t.token_ids)[:12], want[:12]),
+                         feature="tokenize_left")
+    except grpc.RpcError as e:
+        report.check(False, "%s Tokenize left" % tag, str(e.code()) + " " + e.details())
     poolings = {"cls": pb.POOLING_CLS, "mean": pb.POOLING_MEAN, "max": pb.POOLING_MAX,
                 "mean_sqrt_len_tokens": pb.POOLING_MEAN_SQRT_LEN,
                 "weightedmean": pb.POOLING_WEIGHTED_MEAN, "lasttoken": pb.POOLING_LAST_TOKEN}
-    requests = [("default", {}, ref["default"], ["default"] + features_of(cfg))]
-    for (p, n), want in ref["pooled"].items():
-        features = ["override pooling %s" % p]
-        if want is None:
-            features.append("override rejected by Dense")
-        elif cfg["dense"]:
-            features.append("override through Dense")
-        requests.append(("pooling=%s normalize=%s" % (p, n),
-                         {"pooling": poolings[p], "normalize": n}, want, features))
+    default_features = ["default"] + features_of(cfg)
+    if ref["prompted_default"]:
+        default_features.append("default prompt")
+    requests = [("default", {}, ref["default"], default_features)]
+    if not ref["prompted_default"]:  # the eager pooling has no prompt
+        for (p, n), want in ref["pooled"].items():
+            features = ["override pooling %s" % p]
+            if want is None:
+                features.append("override rejected by Dense")
+            elif cfg["dense"]:
+                features.append("override through Dense")
+            requests.append(("pooling=%s normalize=%s" % (p, n),
+                             {"pooling": poolings[p], "normalize": n}, want, features))
+    for feature, fields, want in ref["requests"]:
+        extra = dict(fields)
+        if feature == "left_truncation":
+            extra["truncation_direction"] = pb.TRUNCATION_DIRECTION_LEFT
+        features = [feature] + (["through Dense"] if cfg["dense"] else [])
+        if not cfg.get("include_prompt", True) and ("prompt" in fields or "prompt_name" in fields):
+            features.append("include_prompt false")
+        requests.append(("%s %s" % (feature, json.dumps(fields)), extra, want, features))
     for what, extra, want, features in requests:
         try:
             r = server.stub.Encode(pb.EncodeRequest(model=server.name, texts=texts, truncate=True,
@@ -260,7 +350,7 @@ def compare(server, cfg, texts, ref, report, tol, counts):
             if ok and r.dimensions != len(want[0]):
                 ok, detail = False, "dimensions %d want %d" % (r.dimensions, len(want[0]))
             check(ok, "%s Encode %s" % (tag, what), detail, features)
-            if what == "default":
+            if what == "default" and not ref["prompted_default"]:
                 flags = [e.truncated for e in r.embeddings]
                 report.check(flags == ref["truncated"], "%s Encode truncated flags" % tag,
                              "got %s want %s" % (flags, ref["truncated"]))
@@ -303,25 +393,24 @@ def main(default_arch="all"):
     plan = [arch for arch in archs for _ in range(args.configs)]
     args.configs = len(plan)
 
-    counts = collections.defaultdict(lambda: [0, 0])  # feature -> [passed, failed]
-
     def run_one(index, folder, report):
         cfg = random_config(rng, plan[index], index)
-        texts = write_folder(cfg, folder, args.seed * 1000 + index)
-        ref = reference(folder, cfg, texts)
-        err = float(np.abs(ref["own"] - ref["default"]).max())
-        report.check(err <= 1e-5, "%s config %d reference self-check (ST.encode vs explicit "
-                     "pooling)" % (cfg["arch"], index), "%.2e" % err)
+        seed = args.seed * 1000 + index
+        cfg.update(random_prompts(seed))
+        texts = write_folder(cfg, folder, seed)
+        names = sorted(set(cfg.get("prompts", {})) | {"query", "document"})
+        dims = (cfg["dense"][-1]["out"] if cfg["dense"]
+                else cfg["hidden"] * len(cfg["pooling"].split("+")))
+        requests = random_requests(seed, names, dims)
+        ref = reference(folder, cfg, texts, requests)
+        if not ref["prompted_default"]:  # the explicit pipeline has no prompt
+            err = float(np.abs(ref["own"] - ref["default"]).max())
+            report.check(err <= 1e-5, "%s config %d reference self-check (ST.encode vs "
+                         "explicit pooling)" % (cfg["arch"], index), "%.2e" % err)
         print("config %d: %s -> %s" % (index, json.dumps(cfg), folder), flush=True)
         if not args.reference_only:
             ours.with_server(args, folder, index, report,
-                             lambda server: compare(server, cfg, texts, ref, report, args.tol,
-                                                    counts))
-        if index == len(plan) - 1 and counts:
-            print("per feature (Encode requests passed/failed; a request counts under each "
-                  "feature it exercises):")
-            for feature in sorted(counts):
-                print("  %-38s %4d passed %4d failed" % (feature, *counts[feature]))
+                             lambda server: compare(server, cfg, texts, ref, report, args.tol))
 
     ours.for_each_config(args, "encoders", run_one)
 

@@ -3,9 +3,13 @@
 mpnet: a random-weight tiny model made by transformers, saved as a sentence-transformers folder
 (SentenceTransformer(modules=[Transformer, Pooling, Normalize]).save) with the matching tiny
 tokenizer (tiny_tokenizers.py), plus cases.json + tensors.safetensors in the format of
-tests/data/bert-tiny (see tests/data/encoders/README.md).
+tests/data/bert-tiny (see tests/data/encoders/README.md). Also the request-feature folders
+(REQUEST_CONFIGS: prompts, include_prompt false) with requests.json: what
+SentenceTransformer.encode returns for prompt_name / prompt / truncate_dim (with and without
+normalize_embeddings) / truncation_side left.
 
     .venv-oracle/bin/python tools/oracle/make_encoder_fixtures.py [--out tests/data/encoders]
+    .venv-oracle/bin/python tools/oracle/make_encoder_fixtures.py --archs= --requests=bert-prompts
 """
 import argparse
 import json
@@ -34,6 +38,105 @@ CONFIGS = {
     "mpnet": dict(family="wordpiece-mpnet", hidden=48, heads=4, layers=2, intermediate=96,
                   max_seq_length=30, pooling="mean", normalize=True),
 }
+
+# Request features (EncodeRequest prompt_name / prompt / dimensions / truncation_direction):
+# e5-style prompts with a default prompt (BERT, mean + Normalize), and an XLM-R folder whose
+# Pooling leaves the prompt's tokens out (include_prompt false, INSTRUCTOR-style), no default.
+PROMPTS = {"query": "query: ", "passage": "passage: "}
+REQUEST_CONFIGS = {
+    "bert-prompts": dict(arch="bert", family="wordpiece-bert", hidden=32, heads=4, layers=2,
+                         intermediate=64, max_seq_length=24, pooling="mean", normalize=True,
+                         prompts=PROMPTS, default_prompt_name="query"),
+    "xlm-roberta-prompts-excluded": dict(arch="xlm-roberta", family="unigram-xlmr", hidden=32,
+                                         heads=2, layers=2, intermediate=64, max_seq_length=24,
+                                         pooling="mean", normalize=False, prompts=PROMPTS,
+                                         include_prompt=False),
+}
+DIMENSIONS = 12
+
+
+def request_cases():
+    """(name, EncodeRequest fields, SentenceTransformer.encode kwargs, truncation_side)."""
+    left = "TRUNCATION_DIRECTION_LEFT"
+    return [
+        ("default", {}, {}, "right"),
+        ("prompt_name_query", {"prompt_name": "query"}, {"prompt_name": "query"}, "right"),
+        ("prompt_name_passage", {"prompt_name": "passage"}, {"prompt_name": "passage"}, "right"),
+        ("prompt_name_document", {"prompt_name": "document"}, {"prompt_name": "document"},
+         "right"),
+        ("literal_prompt", {"prompt": "Represent this sentence: "},
+         {"prompt": "Represent this sentence: "}, "right"),
+        ("empty_literal_prompt", {"prompt": ""}, {"prompt": ""}, "right"),
+        ("dimensions", {"dimensions": DIMENSIONS}, {"truncate_dim": DIMENSIONS}, "right"),
+        ("dimensions_normalize", {"dimensions": DIMENSIONS, "normalize": True},
+         {"truncate_dim": DIMENSIONS, "normalize_embeddings": True}, "right"),
+        ("left_truncation", {"truncation_direction": left}, {}, "left"),
+        ("left_truncation_passage_dimensions",
+         {"truncation_direction": left, "prompt_name": "passage", "dimensions": DIMENSIONS},
+         {"prompt_name": "passage", "truncate_dim": DIMENSIONS}, "left"),
+    ]
+
+
+def request_texts(tok, max_len):
+    return [mt.TEXTS[0], "short", "", "  padded with spaces  ", mt.TEXTS[5], mt.long_text(),
+            mt.exact_length_text(tok, max_len, 1), mt.exact_length_text(tok, max_len + 1, 2)]
+
+
+def prompt_of(st, kwargs):
+    """The prompt SentenceTransformer.encode prepends for these kwargs."""
+    if kwargs.get("prompt") is not None:
+        return kwargs["prompt"]
+    name = kwargs.get("prompt_name") or st.default_prompt_name
+    return st.prompts.get(name, "") if name else ""
+
+
+def run_request(st, name, fields, kwargs, side, texts):
+    import numpy as np
+    st.tokenizer.truncation_side = side
+    try:
+        vectors = st.encode(texts, batch_size=len(texts), convert_to_numpy=True,
+                            show_progress_bar=False, **kwargs)
+        prompt = prompt_of(st, kwargs)
+        prompted = [prompt + t for t in texts] if prompt else texts
+        ids = [st.tokenize([t])["input_ids"][0].tolist() for t in prompted]
+        excluded = 0
+        if prompt and not st[1].include_prompt:
+            excluded = st._get_prompt_length(prompt)
+    finally:
+        st.tokenizer.truncation_side = "right"
+    return {"name": name, "request": fields, "encode_kwargs": kwargs,
+            "truncation_side": side, "prompt": prompt, "excluded_prompt_tokens": excluded,
+            "input_ids": ids,
+            "embeddings": np.asarray(vectors, dtype=np.float32).tolist()}
+
+
+def write_request_folder(name, out):
+    from sentence_transformers import SentenceTransformer
+    import torch
+    torch.set_num_threads(1)
+    cfg = dict(REQUEST_CONFIGS[name], prefix=False)
+    cfg["max_pos"] = cfg["max_seq_length"] + tiny_encoders.POSITION_OFFSET[cfg["arch"]]
+    folder = os.path.join(out, "%s-tiny" % name)
+    shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="enc-fixture-") as tmp:
+        tiny_encoders.write_folder_with_st(cfg, folder, SEED, tmp)
+    st = SentenceTransformer(folder, device="cpu")
+    texts = request_texts(st.tokenizer, cfg["max_seq_length"])
+    doc = {"model": "%s-tiny" % name, "versions": versions(), "seed": SEED, "config": cfg,
+           "description": "SentenceTransformer(folder).encode(texts, **encode_kwargs) with "
+                          "model.tokenizer.truncation_side = truncation_side, per request; "
+                          "input_ids: st.tokenize([prompt + text]) per text; "
+                          "excluded_prompt_tokens: st._get_prompt_length(prompt) when the "
+                          "Pooling has include_prompt false, else 0",
+           "prompts": st.prompts, "default_prompt_name": st.default_prompt_name,
+           "include_prompt": st[1].include_prompt, "dimensions": cfg["hidden"],
+           "texts": texts,
+           "requests": [run_request(st, *case, texts) for case in request_cases()]}
+    with open(os.path.join(folder, "requests.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print("%-30s %d requests x %d texts -> %s" % (name, len(doc["requests"]), len(texts), folder),
+          flush=True)
 
 
 def case_texts(tok, max_len):
@@ -175,9 +278,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "encoders"))
     p.add_argument("--archs", default=",".join(CONFIGS))
+    p.add_argument("--requests", default=",".join(REQUEST_CONFIGS),
+                   help="request-feature folders to write")
     args = p.parse_args()
-    for arch in args.archs.split(","):
+    for arch in filter(None, args.archs.split(",")):
         write_arch(arch, args.out)
+    for name in filter(None, args.requests.split(",")):
+        write_request_folder(name, args.out)
 
 
 if __name__ == "__main__":

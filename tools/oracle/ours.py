@@ -5,6 +5,7 @@ The server command is a template (--ours) with the placeholders {port}, {metrics
 ports. Python stubs are generated from proto/attnserve/v1/attnserve.proto with Debian's protoc
 and grpc_python_plugin into a temporary directory (nothing is written into the checkout).
 """
+import collections
 import importlib
 import os
 import shlex
@@ -126,8 +127,12 @@ class Report:
 
     def __init__(self):
         self.passed, self.failed, self.warnings = 0, 0, 0
+        # feature -> [passed, failed]; a comparison counts under each of its features
+        self.by_feature = collections.defaultdict(lambda: [0, 0])
 
-    def check(self, ok, what, detail=""):
+    def check(self, ok, what, detail="", feature=None):
+        for f in [feature] if isinstance(feature, str) else feature or []:
+            self.by_feature[f][0 if ok else 1] += 1
         if ok:
             self.passed += 1
         else:
@@ -139,6 +144,10 @@ class Report:
         print("WARN %s %s" % (what, detail), flush=True)
 
     def finish(self):
+        if self.by_feature:
+            print("per feature (a comparison counts under each of its features):")
+            for feature in sorted(self.by_feature):
+                print("  %-38s %5d passed %4d failed" % (feature, *self.by_feature[feature]))
         print("%d passed, %d failed" % (self.passed, self.failed) +
               (" (%d warnings: near-ties in the reference)" % self.warnings if self.warnings else ""))
         sys.exit(1 if self.failed else 0)

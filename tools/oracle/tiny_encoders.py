@@ -5,9 +5,10 @@ Shared by make_encoder_fixtures.py (tests/data/encoders) and diff_encoders.py (t
 test). A config is a dict: arch, family (tokenizer family, tiny_tokenizers.py), hidden, heads,
 layers, intermediate, max_seq_length, max_pos (max_position_embeddings), pooling
 (sentence-transformers' mode names joined by "+", e.g. "mean" or "cls+mean"), dense (optional
-list of Dense modules: in, out, bias, activation, path), normalize, prefix (save the ...ForMaskedLM checkpoint, whose keys carry the
-base-model prefix, instead of the base model), vocab_size (optional: the tokenizer's, else the
-family's default).
+list of Dense modules: in, out, bias, activation, path), normalize, prefix (save the
+...ForMaskedLM checkpoint, whose keys carry the base-model prefix, instead of the base model),
+vocab_size (optional: the tokenizer's, else the family's default); optionally prompts
+({name: text}), default_prompt_name and include_prompt (1_Pooling/config.json; default true).
 """
 import json
 import os
@@ -151,10 +152,15 @@ def write_st_files(cfg, folder, seed=0):
                         "type": "sentence_transformers.models.Normalize"})
     dump(modules, folder, "modules.json")
     dump(dict({"word_embedding_dimension": cfg["hidden"]},
-              **{POOLING_FLAGS[m]: m in modes for m in POOLING_MODES}, include_prompt=True),
+              **{POOLING_FLAGS[m]: m in modes for m in POOLING_MODES},
+              include_prompt=cfg.get("include_prompt", True)),
          folder, "1_Pooling/config.json")
     dump({"max_seq_length": cfg["max_seq_length"], "do_lower_case": False}, folder,
          "sentence_bert_config.json")
+    if cfg.get("prompts") or cfg.get("default_prompt_name"):
+        dump({"prompts": cfg.get("prompts", {}),
+              "default_prompt_name": cfg.get("default_prompt_name")}, folder,
+             "config_sentence_transformers.json")
 
 
 def write_folder(cfg, folder, seed):
@@ -171,10 +177,12 @@ def write_folder_with_st(cfg, folder, seed, tmp):
     tok = build_tokenizer(cfg, tmp, seed)
     build_model(dict(cfg, prefix=False), tok, seed).save_pretrained(tmp, safe_serialization=True)
     modules = [models.Transformer(tmp, max_seq_length=cfg["max_seq_length"]),
-               models.Pooling(cfg["hidden"], pooling_mode=cfg["pooling"])]
+               models.Pooling(cfg["hidden"], pooling_mode=cfg["pooling"],
+                              include_prompt=cfg.get("include_prompt", True))]
     if cfg["normalize"]:
         modules.append(models.Normalize())
-    SentenceTransformer(modules=modules, device="cpu").save(folder)
+    SentenceTransformer(modules=modules, device="cpu", prompts=cfg.get("prompts"),
+                        default_prompt_name=cfg.get("default_prompt_name")).save(folder)
     readme = os.path.join(folder, "README.md")  # a generated model card; not needed
     if os.path.exists(readme):
         os.unlink(readme)

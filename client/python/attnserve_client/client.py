@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 import grpc
 
@@ -25,6 +25,8 @@ _POOLING = {None: pb.POOLING_UNSPECIFIED, "": pb.POOLING_UNSPECIFIED,
             "mean": pb.POOLING_MEAN, "cls": pb.POOLING_CLS, "max": pb.POOLING_MAX,
             "mean_sqrt_len_tokens": pb.POOLING_MEAN_SQRT_LEN,
             "weightedmean": pb.POOLING_WEIGHTED_MEAN, "lasttoken": pb.POOLING_LAST_TOKEN}
+_TRUNCATION = {None: pb.TRUNCATION_DIRECTION_UNSPECIFIED,
+               "right": pb.TRUNCATION_DIRECTION_RIGHT, "left": pb.TRUNCATION_DIRECTION_LEFT}
 
 
 class AttnserveError(Exception):
@@ -92,6 +94,8 @@ class ModelInfo:
     source_languages: List[str]
     target_languages: List[str]
     raw: "pb.ModelInfo"  # every field, as the server sent it
+    prompts: Dict[str, str] = dataclasses.field(default_factory=dict)  # encode models
+    default_prompt_name: str = ""
 
 
 def _enum_name(enum, value: int, prefix: str) -> str:
@@ -111,7 +115,7 @@ def _model_info(m) -> ModelInfo:
         state=_enum_name(pb.ModelState, m.state, "MODEL_STATE_"), error=m.error,
         max_input_tokens=m.max_input_tokens, embedding_dimensions=m.embedding_dimensions,
         source_languages=list(m.source_languages), target_languages=list(m.target_languages),
-        raw=m)
+        raw=m, prompts=dict(m.prompts), default_prompt_name=m.default_prompt_name)
 
 
 def _read(path: Optional[str]) -> Optional[bytes]:
@@ -173,17 +177,31 @@ class Client:
     def encode(self, texts: Union[str, Iterable[str]], model: str = "",
                pooling: Optional[str] = None, normalize: Optional[bool] = None,
                truncate: bool = False, as_numpy: bool = True,
-               timeout: Optional[float] = None) -> list:
+               timeout: Optional[float] = None, prompt_name: Optional[str] = None,
+               prompt: Optional[str] = None, dimensions: int = 0,
+               truncation_direction: Optional[str] = None) -> list:
         """Embeddings of `texts`, in order: float32 numpy arrays (lists without numpy or with
         as_numpy=False). pooling: None (model default) | "mean" | "cls" | "max" |
-        "mean_sqrt_len_tokens" | "weightedmean" | "lasttoken" (sentence-transformers' names)."""
+        "mean_sqrt_len_tokens" | "weightedmean" | "lasttoken" (sentence-transformers' names).
+        prompt_name: one of the model's prompts (ModelInfo.prompts; None: its default);
+        prompt: a literal prefix instead; dimensions: keep the first N values (Matryoshka,
+        0 = all; re-normalized only with normalize=True); truncation_direction: None | "right" |
+        "left" (where truncate cuts)."""
         if pooling not in _POOLING:
             raise ValueError("pooling=%r is not one of mean, cls, max, mean_sqrt_len_tokens, "
                              "weightedmean, lasttoken" % (pooling,))
+        if truncation_direction not in _TRUNCATION:
+            raise ValueError("truncation_direction=%r is not one of right, left" %
+                             (truncation_direction,))
         request = pb.EncodeRequest(model=model, texts=_texts(texts), truncate=truncate,
-                                   pooling=_POOLING[pooling])
+                                   pooling=_POOLING[pooling], dimensions=dimensions,
+                                   truncation_direction=_TRUNCATION[truncation_direction])
         if normalize is not None:
             request.normalize = normalize
+        if prompt_name is not None:
+            request.prompt_name = prompt_name
+        if prompt is not None:
+            request.prompt = prompt
         response = self._call(self._stub.Encode, request, timeout)
         if as_numpy and np is not None:
             return [np.asarray(e.values, dtype=np.float32) for e in response.embeddings]
@@ -241,8 +259,13 @@ class Client:
 
     def tokenize(self, texts: Union[str, Iterable[str]], model: str = "",
                  truncate: bool = False, target_language: Optional[str] = None,
-                 timeout: Optional[float] = None) -> List[TokenizedText]:
-        request = pb.TokenizeRequest(model=model, texts=_texts(texts), truncate=truncate)
+                 timeout: Optional[float] = None,
+                 truncation_direction: Optional[str] = None) -> List[TokenizedText]:
+        if truncation_direction not in _TRUNCATION:
+            raise ValueError("truncation_direction=%r is not one of right, left" %
+                             (truncation_direction,))
+        request = pb.TokenizeRequest(model=model, texts=_texts(texts), truncate=truncate,
+                                     truncation_direction=_TRUNCATION[truncation_direction])
         if target_language is not None:
             request.target_language = target_language
         response = self._call(self._stub.Tokenize, request, timeout)
