@@ -264,7 +264,14 @@ void PoolSequence(const float* h, const int32_t* mask, int64_t len, int64_t dim,
     const size_t at = v.size();
     switch (mode) {
       case Pooling::kCls:
-        if (len > 0) {
+        if (len > 0 && !on(0) && modes.Has(Pooling::kMax)) {
+          // sentence-transformers' cls vector is a view of the token
+          // embeddings, which its max pooling then overwrites in place with
+          // -1e9 where the mask is 0: with include_prompt false the first row
+          // is masked, so cls+max models get -1e9s there (Pooling.forward,
+          // sentence-transformers 5.1.2; found by tools/oracle/diff_encoders).
+          v.resize(at + dim, -1e9f);
+        } else if (len > 0) {
           v.insert(v.end(), h, h + dim);
         } else {
           v.resize(at + dim, 0.f);

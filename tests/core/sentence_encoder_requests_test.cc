@@ -111,7 +111,8 @@ TEST_P(RequestFeaturesTest, EveryRequestMatchesSentenceTransformers) {
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, RequestFeaturesTest,
     ::testing::Values("bert-prompts-tiny",
-                      "xlm-roberta-prompts-excluded-tiny"));
+                      "xlm-roberta-prompts-excluded-tiny",
+                      "roberta-prompts-excluded-cls-max-tiny"));
 
 TEST(PromptsTest, FolderPromptsAndDefaultsAsSentenceTransformers) {
   auto encoder = SentenceEncoder::Load(Folder("bert-prompts-tiny"));

@@ -130,6 +130,7 @@ def features_of(cfg):
     if len(modes) > 1:
         out.append("pooling concatenated")
     out += ["dense %s" % d["activation"] for d in cfg["dense"]]
+    out.append("weights %s" % cfg.get("weights", "safetensors"))
     if len(cfg["dense"]) > 1:
         out.append("dense chain")
     if cfg["normalize"]:
@@ -153,6 +154,15 @@ def random_prompts(seed):
     return {"prompts": prompts,
             "default_prompt_name": rng.choice([None, None, "query", "passage"]),
             "include_prompt": rng.random() < 0.5}
+
+
+def random_weight_format(seed):
+    """How the config's checkpoint is saved (its own random stream): model.safetensors for half
+    of the configs, else sharded, .bin, sharded .bin, f16 or bf16 weights."""
+    rng = random.Random(seed * 31 + 13)
+    if rng.random() < 0.5:
+        return "safetensors"
+    return rng.choice(tiny_encoders.WEIGHT_FORMATS[1:])
 
 
 def random_requests(seed, names, hidden):
@@ -191,7 +201,8 @@ def write_vocab_only(cfg, folder, seed):
     tok = BertTokenizer(os.path.join(folder, "vocab.txt"), do_lower_case=cfg["lower"],
                         strip_accents=cfg["strip_accents"], model_max_length=cfg["max_pos"])
     tok.save_pretrained(folder)
-    tiny_encoders.build_model(cfg, tok, seed).save_pretrained(folder, safe_serialization=True)
+    tiny_encoders.save_model(tiny_encoders.build_model(cfg, tok, seed), folder,
+                             cfg.get("weights", "safetensors"))
     tiny_encoders.write_st_files(cfg, folder, seed)
     return tok
 
@@ -236,9 +247,8 @@ def reference(folder, cfg, texts, requests=()):
     folder's first Dense cannot take that pooling), and the request features' vectors."""
     import numpy as np
     import torch
-    from sentence_transformers import SentenceTransformer
     from transformers import AutoTokenizer
-    st = SentenceTransformer(folder, device="cpu")
+    st = tiny_encoders.load_st(folder)
     # The fast tokenizer, as sentence-transformers loads it (for a vocab.txt-only folder, converted
     # from the slow one). The slow BertTokenizer differs: it NFC-normalizes first, so with
     # strip_accents False "Cafe\u0301" is "café" there and "[UNK]" in the fast one.
@@ -397,6 +407,7 @@ def main(default_arch="all"):
         cfg = random_config(rng, plan[index], index)
         seed = args.seed * 1000 + index
         cfg.update(random_prompts(seed))
+        cfg["weights"] = random_weight_format(seed)
         texts = write_folder(cfg, folder, seed)
         names = sorted(set(cfg.get("prompts", {})) | {"query", "document"})
         dims = (cfg["dense"][-1]["out"] if cfg["dense"]

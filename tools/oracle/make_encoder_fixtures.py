@@ -51,6 +51,13 @@ REQUEST_CONFIGS = {
                                          heads=2, layers=2, intermediate=64, max_seq_length=24,
                                          pooling="mean", normalize=False, prompts=PROMPTS,
                                          include_prompt=False),
+    # cls+max with the prompt left out: sentence-transformers' max pooling overwrites the token
+    # embeddings in place, and its cls vector is a view of them, so cls comes out as -1e9s.
+    "roberta-prompts-excluded-cls-max": dict(arch="roberta", family="bpe-roberta", hidden=24,
+                                             heads=2, layers=2, intermediate=48,
+                                             max_seq_length=24, pooling="cls+max",
+                                             normalize=False, prompts=PROMPTS,
+                                             include_prompt=False),
 }
 DIMENSIONS = 12
 
@@ -129,7 +136,8 @@ def write_request_folder(name, out):
                           "excluded_prompt_tokens: st._get_prompt_length(prompt) when the "
                           "Pooling has include_prompt false, else 0",
            "prompts": st.prompts, "default_prompt_name": st.default_prompt_name,
-           "include_prompt": st[1].include_prompt, "dimensions": cfg["hidden"],
+           "include_prompt": st[1].include_prompt,
+           "dimensions": st.get_sentence_embedding_dimension(),
            "texts": texts,
            "requests": [run_request(st, *case, texts) for case in request_cases()]}
     with open(os.path.join(folder, "requests.json"), "w", encoding="utf-8") as f:

@@ -116,8 +116,9 @@ DENSE_ACTIVATIONS = {"Identity": "torch.nn.modules.linear.Identity",
                      "Sigmoid": "torch.nn.modules.activation.Sigmoid"}
 
 
-def write_dense(dense, folder, seed):
-    """A Dense module folder as Dense.save writes it: config.json + model.safetensors
+def write_dense(dense, folder, seed, safetensors=True):
+    """A Dense module folder as Dense.save writes it: config.json + model.safetensors, or
+    pytorch_model.bin with safetensors False (safe_serialization=False)
     (linear.weight [out, in], linear.bias [out]); weights seeded N(0, 1/in_features) (the
     scale trained projections have: the output has the input's magnitude, so Tanh/GELU/Sigmoid
     bend without the projection amplifying the encoder's rounding), bias N(0, 0.1)."""
@@ -130,7 +131,11 @@ def write_dense(dense, folder, seed):
                dense["in"] ** 0.5}
     if dense["bias"]:
         tensors["linear.bias"] = torch.randn((dense["out"],), generator=g) * 0.1
-    save_file(tensors, os.path.join(folder, "model.safetensors"))
+    if safetensors:
+        save_file(tensors, os.path.join(folder, "model.safetensors"))
+    else:
+        import collections  # a state_dict is an OrderedDict
+        torch.save(collections.OrderedDict(tensors), os.path.join(folder, "pytorch_model.bin"))
 
 
 def write_st_files(cfg, folder, seed=0):
@@ -145,7 +150,8 @@ def write_st_files(cfg, folder, seed=0):
     for k, dense in enumerate(cfg.get("dense", [])):
         modules.append({"idx": len(modules), "name": str(len(modules)), "path": dense["path"],
                         "type": "sentence_transformers.models.Dense"})
-        write_dense(dense, os.path.join(folder, dense["path"]), seed + k)
+        write_dense(dense, os.path.join(folder, dense["path"]), seed + k,
+                    safetensors="bin" not in cfg.get("weights", "safetensors"))
     if cfg["normalize"]:
         modules.append({"idx": len(modules), "name": str(len(modules)),
                         "path": "%d_Normalize" % len(modules),
@@ -163,10 +169,29 @@ def write_st_files(cfg, folder, seed=0):
              "config_sentence_transformers.json")
 
 
+# How a checkpoint is saved (cfg["weights"]): the files models ship on the Hub.
+WEIGHT_FORMATS = ("safetensors", "sharded", "bin", "bin-sharded", "f16", "bf16-bin")
+
+
+def save_model(model, folder, fmt="safetensors"):
+    """save_pretrained in one of WEIGHT_FORMATS: model.safetensors, shards of 20 KB with
+    model.safetensors.index.json, pytorch_model.bin (torch.save zip), sharded .bin with
+    pytorch_model.bin.index.json, or the weights rounded to float16 (safetensors) / bfloat16
+    (.bin). Readers compute in float32 with the rounded weights (load_eager, load_st)."""
+    import torch
+    if fmt == "f16":
+        model = model.to(torch.float16)
+    elif fmt == "bf16-bin":
+        model = model.to(torch.bfloat16)
+    kwargs = {"max_shard_size": "20KB"} if fmt in ("sharded", "bin-sharded") else {}
+    model.save_pretrained(folder, safe_serialization=fmt in ("safetensors", "sharded", "f16"),
+                          **kwargs)
+
+
 def write_folder(cfg, folder, seed):
     """A sentence-transformers folder written file by file (allows prefixed checkpoints)."""
     tok = build_tokenizer(cfg, folder, seed)
-    build_model(cfg, tok, seed).save_pretrained(folder, safe_serialization=True)
+    save_model(build_model(cfg, tok, seed), folder, cfg.get("weights", "safetensors"))
     write_st_files(cfg, folder, seed)
     return tok
 
@@ -177,8 +202,9 @@ def write_folder_with_st(cfg, folder, seed, tmp):
     tok = build_tokenizer(cfg, tmp, seed)
     build_model(dict(cfg, prefix=False), tok, seed).save_pretrained(tmp, safe_serialization=True)
     modules = [models.Transformer(tmp, max_seq_length=cfg["max_seq_length"]),
-               models.Pooling(cfg["hidden"], pooling_mode=cfg["pooling"],
-                              include_prompt=cfg.get("include_prompt", True))]
+               models.Pooling(cfg["hidden"], include_prompt=cfg.get("include_prompt", True),
+                              **{POOLING_FLAGS[m]: m in cfg["pooling"].split("+")
+                                 for m in POOLING_MODES})]
     if cfg["normalize"]:
         modules.append(models.Normalize())
     SentenceTransformer(modules=modules, device="cpu", prompts=cfg.get("prompts"),
@@ -210,9 +236,19 @@ def st_pool(h, mask, modes):
 
 
 def load_eager(folder):
-    """The folder's base model as AutoModel loads it, with the eager attention reference."""
+    """The folder's base model as AutoModel loads it, with the eager attention reference, in
+    float32 whatever dtype its weights are stored in (as attnserve computes)."""
+    import torch
     from transformers import AutoModel
-    return AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
+    return AutoModel.from_pretrained(folder, attn_implementation="eager",
+                                     torch_dtype=torch.float32).eval()
+
+
+def load_st(folder):
+    """SentenceTransformer(folder) computing in float32 whatever the stored dtype."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    return SentenceTransformer(folder, device="cpu", model_kwargs={"torch_dtype": torch.float32})
 
 
 def forward(model, features):
