@@ -60,8 +60,17 @@ absl::StatusOr<EncoderConfig> ReadBertConfig(const JsonFile& f) {
 }  // namespace
 
 const EncoderArchitecture& BertArchitecture() {
+  // BertForSequenceClassification: the pooler (dense + tanh on [CLS]), then
+  // `classifier`.
   static const EncoderArchitecture arch{
-      {"bert"}, "bert.", ReadBertConfig, "encoder.layer", BertLayerNames()};
+      {"bert"},
+      "bert.",
+      ReadBertConfig,
+      "encoder.layer",
+      BertLayerNames(),
+      nullptr,
+      {"bert.pooler.dense", Activation::kTanh, "classifier"},
+      /*pair_token_types=*/true};
   return arch;
 }
 

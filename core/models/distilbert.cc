@@ -37,7 +37,10 @@ const EncoderArchitecture& DistilBertArchitecture() {
       "transformer.layer",
       {"attention.q_lin", "attention.k_lin", "attention.v_lin",
        "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2",
-       "output_layer_norm"}};
+       "output_layer_norm"},
+      nullptr,
+      // DistilBertForSequenceClassification: pre_classifier + ReLU.
+      {"pre_classifier", Activation::kRelu, "classifier"}};
   return arch;
 }
 

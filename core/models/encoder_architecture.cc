@@ -28,9 +28,8 @@ std::string SupportedEncoderTypes() {
   return absl::StrJoin(types, ", ");
 }
 
-namespace {
-
-const EncoderArchitecture* Find(std::string_view model_type) {
+const EncoderArchitecture* FindEncoderArchitecture(
+    std::string_view model_type) {
   for (const EncoderArchitecture& a : EncoderArchitectures()) {
     if (std::find(a.model_types.begin(), a.model_types.end(), model_type) !=
         a.model_types.end()) {
@@ -40,12 +39,10 @@ const EncoderArchitecture* Find(std::string_view model_type) {
   return nullptr;
 }
 
-}  // namespace
-
 absl::StatusOr<EncoderConfig> ReadEncoderConfig(const std::string& folder) {
   ASSIGN_OR_RETURN(JsonFile f, JsonFile::Read(JoinPath(folder, "config.json")));
   ASSIGN_OR_RETURN(std::string type, f.GetString("model_type"));
-  const EncoderArchitecture* arch = Find(type);
+  const EncoderArchitecture* arch = FindEncoderArchitecture(type);
   if (arch == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         f.path(), ": model_type \"", type,
@@ -107,7 +104,7 @@ absl::Status ReadWeights(const EncoderArchitecture& arch, const WeightReader& r,
 
 absl::StatusOr<EncoderWeights> ReadEncoderWeights(const WeightSource& source,
                                                   const EncoderConfig& config) {
-  const EncoderArchitecture* arch = Find(config.model_type);
+  const EncoderArchitecture* arch = FindEncoderArchitecture(config.model_type);
   if (arch == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model_type \"", config.model_type,

@@ -20,6 +20,16 @@ struct EncoderLayerNames {
   std::string q, k, v, o, attn_ln, ffn_in, ffn_out, ffn_ln;
 };
 
+// The `*ForSequenceClassification` head of an architecture: on the first
+// token's final hidden state, x = activation(dense(x)), logits = out(x).
+// Names are full checkpoint keys of nn.Linear layers ("<name>.weight",
+// "<name>.bias"): dense is [hidden, hidden], out [num_labels, hidden].
+struct ClassificationHeadNames {
+  std::string dense;  // "bert.pooler.dense", "classifier.dense", ...
+  Activation activation = Activation::kTanh;  // kTanh or kRelu
+  std::string out;  // "classifier", "classifier.out_proj"
+};
+
 // One encoder architecture of the registry, keyed by config.json model_type:
 // how its config.json maps to EncoderConfig and how its checkpoint names the
 // tensors. Each lives in its own file (core/models/bert.cc, roberta.cc,
@@ -42,12 +52,21 @@ struct EncoderArchitecture {
   // bias), read through the base model's reader; null: none.
   absl::Status (*read_extra)(const WeightReader& r, const EncoderConfig& c,
                              EncoderWeights* w) = nullptr;
+  // The sequence-classification head ("<Arch>ForSequenceClassification").
+  ClassificationHeadNames classifier;
+  // The architecture's fast tokenizer returns token_type_ids (its
+  // model_input_names has them: BERT), so a pair's second text is type 1;
+  // the others (RoBERTa, XLM-R, CamemBERT, DistilBERT, MPNet) pass none and
+  // every token is type 0.
+  bool pair_token_types = false;
 };
 
 // Every registered architecture.
 const std::vector<EncoderArchitecture>& EncoderArchitectures();
 // The supported model_type values, comma separated (for messages).
 std::string SupportedEncoderTypes();
+// The architecture of a model_type; null when none is registered.
+const EncoderArchitecture* FindEncoderArchitecture(std::string_view model_type);
 
 // <folder>/config.json -> EncoderConfig through the architecture its
 // model_type names; an unknown model_type is InvalidArgument listing the

@@ -48,7 +48,9 @@ const EncoderArchitecture& MpnetArchitecture() {
       {"attention.attn.q", "attention.attn.k", "attention.attn.v",
        "attention.attn.o", "attention.LayerNorm", "intermediate.dense",
        "output.dense", "output.LayerNorm"},
-      ReadRelativeAttentionBias};
+      ReadRelativeAttentionBias,
+      // MPNetClassificationHead: RoBERTa's.
+      {"classifier.dense", Activation::kTanh, "classifier.out_proj"}};
   return arch;
 }
 

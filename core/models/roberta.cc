@@ -20,11 +20,15 @@ absl::StatusOr<EncoderConfig> ReadRobertaConfig(const JsonFile& f) {
 }  // namespace
 
 const EncoderArchitecture& RobertaArchitecture() {
-  static const EncoderArchitecture arch{{"roberta", "xlm-roberta", "camembert"},
-                                        "roberta.",
-                                        ReadRobertaConfig,
-                                        "encoder.layer",
-                                        BertLayerNames()};
+  static const EncoderArchitecture arch{
+      {"roberta", "xlm-roberta", "camembert"},
+      "roberta.",
+      ReadRobertaConfig,
+      "encoder.layer",
+      BertLayerNames(),
+      nullptr,
+      // RobertaClassificationHead (XLM-R's and CamemBERT's are the same).
+      {"classifier.dense", Activation::kTanh, "classifier.out_proj"}};
   return arch;
 }
 

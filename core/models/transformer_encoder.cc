@@ -124,15 +124,45 @@ absl::Status TransformerEncoder::CheckIds(absl::Span<const int32_t> ids) const {
   return absl::OkStatus();
 }
 
-// out[row of (i, t)] = (word[id] + token_type[0]) + position[p(t)], the sum
+absl::Status TransformerEncoder::CheckTypes(
+    absl::Span<const absl::Span<const int32_t>> seqs,
+    absl::Span<const absl::Span<const int32_t>> types) const {
+  if (types.empty()) return absl::OkStatus();
+  if (types.size() != seqs.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config_.model_type, " input: token types for ",
+                     types.size(), " sequences, ids for ", seqs.size()));
+  }
+  // A model without token-type embeddings adds nothing: only type 0 is valid.
+  const int32_t limit = std::max(config_.type_vocab_size, 1);
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (types[i].size() != seqs[i].size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          config_.model_type, " input: sequence ", i, " has ", seqs[i].size(),
+          " ids but ", types[i].size(), " token types"));
+    }
+    for (int32_t t : types[i]) {
+      if (t < 0 || t >= limit) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            config_.model_type, " input: token type ", t, " of sequence ", i,
+            " outside [0, ", limit, ") (config.json type_vocab_size)"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// out[row of (i, t)] = (word[id] + token_type[type]) + position[p(t)], the sum
 // order of HF BertEmbeddings / RobertaEmbeddings (no token type: DistilBERT,
 // MPNet). p(t) = t, or for kAfterPadding padding_idx + (non-pad tokens up to
 // and including t), padding_idx for a pad token
 // (create_position_ids_from_input_ids).
-void TransformerEncoder::Embed(absl::Span<const absl::Span<const int32_t>> seqs,
-                               const PackedLayout& layout, float* out) const {
+void TransformerEncoder::Embed(
+    absl::Span<const absl::Span<const int32_t>> seqs,
+    absl::Span<const absl::Span<const int32_t>> types,
+    const PackedLayout& layout, float* out) const {
   const int64_t h = config_.hidden_size;
-  const float* tt = config_.type_vocab_size > 0 ? token_type_.data() : nullptr;
+  const bool has_types = config_.type_vocab_size > 0;
   const bool after_padding = config_.positions == PositionScheme::kAfterPadding;
   const int32_t pad = config_.padding_idx;
   for (int i = 0; i < layout.sequences(); ++i) {
@@ -144,7 +174,9 @@ void TransformerEncoder::Embed(absl::Span<const absl::Span<const int32_t>> seqs,
       if (after_padding) pos = id == pad ? pad : pad + (++counted);
       const float* w = word_.data() + id * h;
       const float* p = position_.data() + pos * h;
-      if (tt != nullptr) {
+      if (has_types) {
+        const float* tt =
+            token_type_.data() + (types.empty() ? 0 : types[i][t] * h);
         for (int64_t j = 0; j < h; ++j) o[j] = (w[j] + tt[j]) + p[j];
       } else {
         for (int64_t j = 0; j < h; ++j) o[j] = w[j] + p[j];
@@ -200,8 +232,9 @@ void TransformerEncoder::BuildPositionBias(const PackedLayout& layout) {
 }
 
 absl::Status TransformerEncoder::ForwardPacked(
-    absl::Span<const absl::Span<const int32_t>> seqs, PackedLayout* layout,
-    Tensor* hidden, std::vector<Tensor>* hidden_states) {
+    absl::Span<const absl::Span<const int32_t>> seqs,
+    absl::Span<const absl::Span<const int32_t>> token_types,
+    PackedLayout* layout, Tensor* hidden, std::vector<Tensor>* hidden_states) {
   // oneDNN fixes a primitive's thread split when it is created (first use of
   // a shape, inside this call): the model's thread count must already hold.
   SetComputeThreadsOfThisThread(ctx_->threads());
@@ -211,11 +244,12 @@ absl::Status TransformerEncoder::ForwardPacked(
     if (!s.ok()) return s;
     lengths_.push_back(static_cast<int>(ids.size()));
   }
+  if (absl::Status s = CheckTypes(seqs, token_types); !s.ok()) return s;
   layout->Build(lengths_);
   const int64_t rows = layout->rows();
   hidden->Resize({rows, config_.hidden_size});
   float* x = hidden->data();
-  Embed(seqs, *layout, x);
+  Embed(seqs, token_types, *layout, x);
   embeddings_ln_->Forward(x, rows, x);
   if (hidden_states) hidden_states->assign(1, *hidden);
   const bool relative = config_.relative_attention_buckets > 0;

@@ -72,7 +72,18 @@ class TransformerEncoder {
   // the same way (HF output_hidden_states).
   absl::Status ForwardPacked(absl::Span<const absl::Span<const int32_t>> seqs,
                              PackedLayout* layout, Tensor* hidden,
-                             std::vector<Tensor>* hidden_states = nullptr);
+                             std::vector<Tensor>* hidden_states = nullptr) {
+    return ForwardPacked(seqs, {}, layout, hidden, hidden_states);
+  }
+  // The same with token types (pairs of a cross-encoder, HF token_type_ids):
+  // token_types empty = all 0 (the Encode path), else token_types[i] holds
+  // one type per id of seqs[i], each below config().type_vocab_size
+  // (InvalidArgument otherwise; a model without token types only takes 0s).
+  absl::Status ForwardPacked(
+      absl::Span<const absl::Span<const int32_t>> seqs,
+      absl::Span<const absl::Span<const int32_t>> token_types,
+      PackedLayout* layout, Tensor* hidden,
+      std::vector<Tensor>* hidden_states = nullptr);
 
   // The Hugging Face shaped call: ids, mask [batch, len] row-major with right
   // padding (each mask row is 1s then 0s; anything else is InvalidArgument),
@@ -90,10 +101,14 @@ class TransformerEncoder {
   TransformerEncoder(const EncoderConfig& config, EncoderWeights weights,
                      const LoadOptions& options);
   absl::Status CheckIds(absl::Span<const int32_t> ids) const;
+  absl::Status CheckTypes(
+      absl::Span<const absl::Span<const int32_t>> seqs,
+      absl::Span<const absl::Span<const int32_t>> types) const;
   // seqs_ = the real tokens of each row of a right-padded [batch, len] batch.
   absl::Status ReadLengths(absl::Span<const int32_t> ids,
                            absl::Span<const int32_t> mask, int batch, int len);
   void Embed(absl::Span<const absl::Span<const int32_t>> seqs,
+             absl::Span<const absl::Span<const int32_t>> types,
              const PackedLayout& layout, float* out) const;
   // group_bias_[g] = the relative-position bias of LengthGroup g, [count,
   // heads, len, len] (MPNet).

@@ -38,10 +38,12 @@ class EncodingGuard {
 Encoding ToEncoding(const AttnserveHfEncoding& raw) {
   Encoding encoding;
   encoding.ids.reserve(raw.count);
+  encoding.type_ids.reserve(raw.count);
   encoding.pieces.reserve(raw.count);
   size_t begin = 0;
   for (size_t i = 0; i < raw.count; ++i) {
     encoding.ids.push_back(static_cast<int32_t>(raw.ids[i]));
+    encoding.type_ids.push_back(static_cast<int32_t>(raw.type_ids[i]));
     encoding.pieces.emplace_back(raw.pieces + begin, raw.piece_ends[i] - begin);
     begin = raw.piece_ends[i];
   }
@@ -148,21 +150,21 @@ std::optional<int> HfTokenizer::TokenToId(std::string_view token) const {
 absl::StatusOr<Encoding> HfTokenizer::Encode(std::string_view text,
                                              bool truncate, int max_tokens,
                                              TruncationSide side) const {
-  return EncodeChecked(text, nullptr, truncate, max_tokens, side);
+  return EncodeChecked(text, nullptr, truncate, max_tokens, side,
+                       EmptyPair::kSingle);
 }
 
 absl::StatusOr<Encoding> HfTokenizer::EncodePair(std::string_view a,
                                                  std::string_view b,
-                                                 bool truncate,
-                                                 int max_tokens) const {
-  return EncodeChecked(a, &b, truncate, max_tokens, TruncationSide::kRight);
+                                                 bool truncate, int max_tokens,
+                                                 EmptyPair empty) const {
+  return EncodeChecked(a, &b, truncate, max_tokens, TruncationSide::kRight,
+                       empty);
 }
 
-absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
-                                                    const std::string_view* b,
-                                                    bool truncate,
-                                                    int max_tokens,
-                                                    TruncationSide side) const {
+absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(
+    std::string_view a, const std::string_view* b, bool truncate,
+    int max_tokens, TruncationSide side, EmptyPair empty) const {
   if (max_tokens < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_tokens must be at least 1, got ", max_tokens));
@@ -170,9 +172,8 @@ absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
   // The project's one UTF-8 check, so the message (and byte offset) is the
   // same as for every other tokenizer.
   if (absl::Status s = DecodeUtf8(a).status(); !s.ok()) return s;
-  // transformers tests `if text_pair`: an empty second text is no pair (no
-  // second separator), as tok(text, "") gives.
-  if (b != nullptr && b->empty()) b = nullptr;
+  // transformers' tok(text, "") tests `if text_pair`: no second separator.
+  if (b != nullptr && b->empty() && empty == EmptyPair::kSingle) b = nullptr;
   if (b != nullptr) {
     if (absl::Status s = DecodeUtf8(*b).status(); !s.ok()) {
       return absl::InvalidArgumentError(
@@ -182,7 +183,9 @@ absl::StatusOr<Encoding> HfTokenizer::EncodeChecked(std::string_view a,
   EncodingGuard raw;
   char* error = nullptr;
   if (attnserve_hf_encode(
-          handle_.get(), a.data(), a.size(), b != nullptr ? b->data() : nullptr,
+          handle_.get(), a.data(), a.size(),
+          // NULL is "no pair" to the shim: a kept empty pair needs a pointer.
+          b == nullptr ? nullptr : (b->data() != nullptr ? b->data() : ""),
           b != nullptr ? b->size() : 0, truncate ? 1 : 0,
           static_cast<size_t>(max_tokens),
           side == TruncationSide::kLeft ? 1 : 0, raw.get(), &error) != 0) {

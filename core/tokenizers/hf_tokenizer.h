@@ -51,11 +51,17 @@ class HfTokenizer : public Tokenizer {
     return std::find(special_ids_.begin(), special_ids_.end(), id) !=
            special_ids_.end();
   }
-  // The pair (a, b) as one sequence (cross-encoders); truncation is
-  // transformers' longest_first. An empty `b` is no pair, as in transformers'
-  // tok(a, "") (its batch call tok([a], [""]) would keep the separators).
-  absl::StatusOr<Encoding> EncodePair(std::string_view a, std::string_view b,
-                                      bool truncate, int max_tokens) const;
+  // What an empty second text of a pair means. transformers' tok(a, "") (the
+  // text-classification pipeline's {"text": a, "text_pair": ""}) tests `if
+  // text_pair` and encodes `a` alone; its batch call tok([[a, ""]])
+  // (CrossEncoder.predict) keeps the pair: [CLS] a [SEP] [SEP].
+  enum class EmptyPair { kSingle, kPair };
+  // The pair (a, b) as one sequence (cross-encoders) with its token type ids
+  // (Encoding::type_ids); truncation is transformers' longest_first (tokens
+  // come off the longer text, one at a time; the right end of each).
+  absl::StatusOr<Encoding> EncodePair(
+      std::string_view a, std::string_view b, bool truncate, int max_tokens,
+      EmptyPair empty = EmptyPair::kSingle) const;
 
   // Ids are 0..vocab_size()-1 (model vocabulary and added tokens).
   int vocab_size() const override { return vocab_size_; }
@@ -85,7 +91,8 @@ class HfTokenizer : public Tokenizer {
   absl::StatusOr<Encoding> EncodeChecked(std::string_view a,
                                          const std::string_view* b,
                                          bool truncate, int max_tokens,
-                                         TruncationSide side) const;
+                                         TruncationSide side,
+                                         EmptyPair empty) const;
 
   std::unique_ptr<AttnserveHfTokenizer, HandleDeleter> handle_;
   std::string path_;  // tokenizer.json (or vocab.txt), for error messages

@@ -23,12 +23,14 @@ extern "C" {
 #endif
 
 // Bumped whenever a signature below changes.
-#define ATTNSERVE_HF_ABI_VERSION 2
+#define ATTNSERVE_HF_ABI_VERSION 3
 
 typedef struct AttnserveHfTokenizer AttnserveHfTokenizer;
 
 typedef struct AttnserveHfEncoding {
   uint32_t* ids;       // count ids, special tokens included
+  uint32_t* type_ids;  // count token type (segment) ids: 0 for the first text
+                       // and its special tokens, 1 for a pair's second text
   char* pieces;        // the token strings back to back (not NUL-separated)
   size_t* piece_ends;  // token i is pieces[piece_ends[i-1] .. piece_ends[i])
   size_t count;

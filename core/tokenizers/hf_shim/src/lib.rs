@@ -15,7 +15,7 @@ use tokenizers::{
 };
 
 /// Bumped with every signature change in hf_tokenizers_api.h.
-const ABI_VERSION: c_int = 2;
+const ABI_VERSION: c_int = 3;
 
 /// The opaque handle C++ holds. Encoding takes `&self` only, so one handle
 /// serves many threads at once (the crate's `Tokenizer` is `Send + Sync`).
@@ -27,6 +27,9 @@ pub struct AttnserveHfTokenizer {
 #[repr(C)]
 pub struct AttnserveHfEncoding {
     pub ids: *mut u32,
+    /// `count` token type ids (segment ids: 0 for the first text and its
+    /// special tokens, 1 for a pair's second text as the post-processor says).
+    pub type_ids: *mut u32,
     /// The token strings back to back, not NUL-separated.
     pub pieces: *mut c_char,
     /// `piece_ends[i]` is the end offset of token i in `pieces`.
@@ -218,6 +221,7 @@ fn fill(
     out.count = encoding.len();
     out.pieces_len = pieces.len();
     out.ids = into_raw_slice(encoding.get_ids().to_vec());
+    out.type_ids = into_raw_slice(encoding.get_type_ids().to_vec());
     out.pieces = into_raw_slice(pieces) as *mut c_char;
     out.piece_ends = into_raw_slice(ends);
     out.truncated = truncated as c_int;
@@ -272,6 +276,11 @@ pub unsafe extern "C" fn attnserve_hf_encoding_free(encoding: *mut AttnserveHfEn
         if !e.ids.is_null() {
             drop(Box::from_raw(ptr::slice_from_raw_parts_mut(e.ids, e.count)));
         }
+        if !e.type_ids.is_null() {
+            drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
+                e.type_ids, e.count,
+            )));
+        }
         if !e.piece_ends.is_null() {
             drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
                 e.piece_ends,
@@ -286,6 +295,7 @@ pub unsafe extern "C" fn attnserve_hf_encoding_free(encoding: *mut AttnserveHfEn
         }
     }));
     e.ids = ptr::null_mut();
+    e.type_ids = ptr::null_mut();
     e.piece_ends = ptr::null_mut();
     e.pieces = ptr::null_mut();
     e.count = 0;
