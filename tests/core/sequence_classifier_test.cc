@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/models/model_folder.h"
 #include "core/models/safetensors.h"
+#include "core/ops/quantize.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -181,6 +183,47 @@ TEST_P(FixtureTest, OneBatchRanksAsCrossEncoder) {
   EXPECT_THAT(OrderByScore(got), ElementsAreArray(OrderByScore(want)));
 }
 
+// int8 and bf16 run the encoder's matmuls in lower precision (the head stays
+// f32): logits within 0.1 of float32's on every pair (the x20 head scale
+// makes them up to ~5 in size).
+TEST_P(FixtureTest, Int8AndBFloat16StayCloseToFloat32) {
+  for (DType dtype : {DType::kInt8, DType::kBFloat16}) {
+    SCOPED_TRACE(DTypeToString(dtype));
+    if (dtype == DType::kBFloat16 && !BFloat16MatmulSupported().ok()) continue;
+    LoadOptions options;
+    options.dtype = dtype;
+    auto low = SequenceClassifier::Load(Folder(GetParam()), options);
+    ASSERT_TRUE(low.ok()) << low.status();
+    EXPECT_EQ((*low)->dtype(), dtype);
+    PairTokenizeOptions tokenize;
+    tokenize.truncate = true;
+    int checked = 0;
+    for (const nlohmann::json& c : cases_.at("cases")) {
+      if (!c.contains("crossencoder")) continue;
+      const std::string a = c.at("text"), b = c.at("pair");
+      auto enc = (*low)->Tokenize(a, b, tokenize);
+      ASSERT_TRUE(enc.ok()) << enc.status();
+      const absl::Span<const int32_t> ids[] = {enc->ids};
+      const absl::Span<const int32_t> types[] = {enc->type_ids};
+      auto logits = (*low)->Classify(ids, types);
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      const nlohmann::json& want = c.at("crossencoder").at("logits");
+      ASSERT_EQ((*logits)[0].size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR((*logits)[0][i], want[i].get<float>(), 0.1f);
+      ++checked;
+    }
+    EXPECT_GE(checked, 8);
+  }
+}
+
+TEST_P(FixtureTest, FolderTaskIsClassify) {
+  auto kind = ReadModelKind(Folder(GetParam()));
+  ASSERT_TRUE(kind.ok()) << kind.status();
+  EXPECT_EQ(kind->task, ModelTask::kClassify);
+  EXPECT_EQ(kind->model_type, model_->architecture());
+}
+
 INSTANTIATE_TEST_SUITE_P(CrossEncoders, FixtureTest,
                          ::testing::Values("bert-ce-tiny",
                                            "xlm-roberta-ce-tiny",
@@ -325,6 +368,26 @@ TEST(SequenceClassifierErrorsTest, UntrustedActivationFallsBackAsCrossEncoder) {
   auto got = SequenceClassifier::Load(f.path());
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)->rerank_activation(), ScoreActivation::kSigmoid);
+}
+
+TEST(SequenceClassifierErrorsTest, SentenceTransformersFolderStaysEncode) {
+  auto kind = ReadModelKind(std::string(ATTNSERVE_TEST_DATA_DIR) +
+                            "/encoders/xlm-roberta-tiny");
+  ASSERT_TRUE(kind.ok()) << kind.status();
+  EXPECT_EQ(kind->task, ModelTask::kEncode);
+}
+
+TEST(SequenceClassifierErrorsTest, TokenTypeOutsideTheTableIsRefused) {
+  auto model = SequenceClassifier::Load(Folder("bert-ce-tiny"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::vector<int32_t> ids = {2, 20, 3, 21, 3};
+  const std::vector<int32_t> types = {0, 0, 0, 2, 2};  // type_vocab_size 2
+  const absl::Span<const int32_t> id_spans[] = {ids};
+  const absl::Span<const int32_t> type_spans[] = {types};
+  auto got = (*model)->Classify(id_spans, type_spans);
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(got.status().message(), HasSubstr("token type 2"));
+  EXPECT_THAT(got.status().message(), HasSubstr("type_vocab_size"));
 }
 
 TEST(SequenceClassifierErrorsTest, OverLongPairWithoutTruncateIsRefused) {
