@@ -15,6 +15,8 @@
 //     pairs tokenized with truncation=True (longest_first at
 //     max_input_tokens()), an empty passage kept as a pair
 //     (EmptyPair::kPair), scores = rerank_activation() of the logits.
+//     CrossEncoder.rank refuses models with num_labels() != 1 ("only works
+//     for models with num_labels=1"); a Rerank front end should too.
 //   - Classify = transformers' pipeline("text-classification", top_k=None):
 //     tokenized without truncation unless asked, an empty text_pair is no
 //     pair (EmptyPair::kSingle), scores = classify_activation(), labels from
