@@ -30,8 +30,8 @@
 namespace attnserve::bench {
 namespace {
 
-std::string Env(const char *name, const char *fallback) {
-  const char *value = std::getenv(name);
+std::string Env(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
@@ -44,8 +44,8 @@ struct LoadedModel {
   std::unique_ptr<SentenceEncoder> encoder;
 };
 
-LoadedModel *ModelFor(DType dtype, int threads, std::string *error) {
-  static LoadedModel *model = new LoadedModel;  // lives for the process
+LoadedModel* ModelFor(DType dtype, int threads, std::string* error) {
+  static LoadedModel* model = new LoadedModel;  // lives for the process
   if (model->encoder != nullptr && model->dtype == dtype &&
       model->threads == threads) {
     return model;
@@ -70,12 +70,12 @@ LoadedModel *ModelFor(DType dtype, int threads, std::string *error) {
   return model;
 }
 
-void BM_InprocessEncode(benchmark::State &state) {
+void BM_InprocessEncode(benchmark::State& state) {
   const DType dtype = static_cast<DType>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
   const int batch = static_cast<int>(state.range(2));
   std::string error;
-  LoadedModel *model = ModelFor(dtype, threads, &error);
+  LoadedModel* model = ModelFor(dtype, threads, &error);
   if (model == nullptr) {
     state.SkipWithError(error.c_str());
     return;
@@ -86,7 +86,7 @@ void BM_InprocessEncode(benchmark::State &state) {
     state.SkipWithError(encoding.status().ToString().c_str());
     return;
   }
-  const std::vector<int32_t> &ids = encoding->ids;
+  const std::vector<int32_t>& ids = encoding->ids;
   const std::vector<absl::Span<const int32_t>> rows(batch, ids);
   const PoolingModes pooling = model->encoder->default_pooling();
   const bool normalize = model->encoder->default_normalize();
@@ -129,7 +129,7 @@ const bool kRegistered = [] {
   // loaded model run one after the other.
   for (DType dtype : {DType::kFloat32, DType::kBFloat16, DType::kInt8}) {
     for (int threads : {1, 2}) {
-      auto *b = benchmark::RegisterBenchmark("BM_InprocessEncode",
+      auto* b = benchmark::RegisterBenchmark("BM_InprocessEncode",
                                              BM_InprocessEncode);
       b->ArgNames({"dtype", "threads", "B"})
           ->MeasureProcessCPUTime()  // the OpenMP workers' CPU time too

@@ -14,6 +14,7 @@
 #include "core/ops/compute_threads.h"
 #include "core/status_guard.h"
 #include "server/logging.h"
+#include "server/request_validation.h"
 
 namespace attnserve::server {
 namespace {
@@ -76,24 +77,6 @@ v1::DType ToProtoDType(DType dtype) {
       return v1::DTYPE_INT8;
   }
   return v1::DTYPE_UNSPECIFIED;
-}
-
-v1::Pooling ToProtoPooling(Pooling pooling) {
-  switch (pooling) {
-    case Pooling::kMean:
-      return v1::POOLING_MEAN;
-    case Pooling::kCls:
-      return v1::POOLING_CLS;
-    case Pooling::kMax:
-      return v1::POOLING_MAX;
-    case Pooling::kMeanSqrtLen:
-      return v1::POOLING_MEAN_SQRT_LEN;
-    case Pooling::kWeightedMean:
-      return v1::POOLING_WEIGHTED_MEAN;
-    case Pooling::kLastToken:
-      return v1::POOLING_LAST_TOKEN;
-  }
-  return v1::POOLING_UNSPECIFIED;
 }
 
 v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,

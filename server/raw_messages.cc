@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/tokenizers/unicode.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -50,7 +51,7 @@ absl::Status CheckStringFields(const std::string& wire,
       continue;
     }
     const int index = occurrences[field.number()]++;
-    const int bad_byte = FirstInvalidUtf8(field.length_delimited());
+    const int64_t bad_byte = FirstInvalidUtf8(field.length_delimited());
     if (bad_byte < 0) continue;
     const std::string name =
         descriptor->is_repeated()

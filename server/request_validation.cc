@@ -4,10 +4,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/tokenizers/unicode.h"
 
 namespace attnserve::server {
 namespace {
@@ -22,33 +24,22 @@ absl::string_view TaskRpcs(v1::Task task) {
   return task == v1::TASK_ENCODE ? "Encode" : "Translate or TranslateStream";
 }
 
-// Length of the UTF-8 sequence starting with `lead`, 0 when it cannot start
-// one.
-int SequenceLength(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return 2;
-  if (lead >= 0xE0 && lead <= 0xEF) return 3;
-  if (lead >= 0xF0 && lead <= 0xF4) return 4;
-  return 0;
-}
+// The core's pooling modes and the proto's: one table for both directions.
+constexpr std::pair<Pooling, v1::Pooling> kPoolings[] = {
+    {Pooling::kMean, v1::POOLING_MEAN},
+    {Pooling::kCls, v1::POOLING_CLS},
+    {Pooling::kMax, v1::POOLING_MAX},
+    {Pooling::kMeanSqrtLen, v1::POOLING_MEAN_SQRT_LEN},
+    {Pooling::kWeightedMean, v1::POOLING_WEIGHTED_MEAN},
+    {Pooling::kLastToken, v1::POOLING_LAST_TOKEN},
+};
 
+// The request's pooling; the model's for POOLING_UNSPECIFIED.
 PoolingModes ResolvePooling(v1::Pooling requested, PoolingModes model_default) {
-  switch (requested) {
-    case v1::POOLING_MEAN:
-      return Pooling::kMean;
-    case v1::POOLING_CLS:
-      return Pooling::kCls;
-    case v1::POOLING_MAX:
-      return Pooling::kMax;
-    case v1::POOLING_MEAN_SQRT_LEN:
-      return Pooling::kMeanSqrtLen;
-    case v1::POOLING_WEIGHTED_MEAN:
-      return Pooling::kWeightedMean;
-    case v1::POOLING_LAST_TOKEN:
-      return Pooling::kLastToken;
-    default:
-      return model_default;
+  for (const auto& [core, proto] : kPoolings) {
+    if (proto == requested) return core;
   }
+  return model_default;
 }
 
 absl::StatusOr<TruncationSide> ResolveTruncationSide(
@@ -84,6 +75,13 @@ absl::StatusOr<Encoding> TokenizeSource(const Translator& translator,
 }
 
 }  // namespace
+
+v1::Pooling ToProtoPooling(Pooling pooling) {
+  for (const auto& [core, proto] : kPoolings) {
+    if (core == pooling) return proto;
+  }
+  return v1::POOLING_UNSPECIFIED;
+}
 
 absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
     const ModelRepository& models, absl::string_view name, v1::Task task) {
@@ -125,28 +123,6 @@ absl::Status CheckTextCount(int count, const ModelEntry& model) {
   return absl::OkStatus();
 }
 
-int FirstInvalidUtf8(absl::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  size_t i = 0;
-  while (i < text.size()) {
-    const int length = SequenceLength(bytes[i]);
-    if (length == 0 || i + length > text.size()) return static_cast<int>(i);
-    for (int k = 1; k < length; ++k) {
-      if ((bytes[i + k] & 0xC0) != 0x80) return static_cast<int>(i);
-    }
-    // Overlong 3/4-byte forms, UTF-16 surrogates and code points above
-    // U+10FFFF.
-    if ((bytes[i] == 0xE0 && bytes[i + 1] < 0xA0) ||
-        (bytes[i] == 0xED && bytes[i + 1] > 0x9F) ||
-        (bytes[i] == 0xF0 && bytes[i + 1] < 0x90) ||
-        (bytes[i] == 0xF4 && bytes[i + 1] > 0x8F)) {
-      return static_cast<int>(i);
-    }
-    i += length;
-  }
-  return -1;
-}
-
 absl::StatusOr<EncodeOptions> ResolveEncodeOptions(
     const v1::EncodeRequest& request, const ModelEntry& model) {
   const SentenceEncoder& encoder = *model.encoder();
@@ -171,7 +147,8 @@ absl::StatusOr<EncodeOptions> ResolveEncodeOptions(
                         absl::StrCat("prompt: ", excluded.status().message()));
   }
   options.excluded_prompt_tokens = *excluded;
-  options.pooling = ResolvePooling(request.pooling(), encoder.default_pooling());
+  options.pooling =
+      ResolvePooling(request.pooling(), encoder.default_pooling());
   if (absl::Status s = encoder.CheckPooling(options.pooling); !s.ok()) return s;
   options.normalize = request.has_normalize() ? request.normalize()
                                               : encoder.default_normalize();
@@ -202,7 +179,8 @@ absl::StatusOr<TextOptions> ResolveTokenizeOptions(
 absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
                                       absl::string_view text, int index,
                                       const TextOptions& options) {
-  const int bad_byte = FirstInvalidUtf8(text);
+  const int64_t bad_byte =
+      FirstInvalidUtf8(std::string_view(text.data(), text.size()));
   if (bad_byte >= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "texts[", index, "] is not valid UTF-8 (byte offset ", bad_byte, ")"));

@@ -27,10 +27,6 @@ absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
 // 1..max_texts_per_request texts.
 absl::Status CheckTextCount(int count, const ModelEntry& model);
 
-// The byte offset of the first invalid UTF-8 sequence, or -1 when `text` is
-// valid UTF-8.
-int FirstInvalidUtf8(absl::string_view text);
-
 // How the texts of one Encode or Tokenize call are tokenized.
 struct TextOptions {
   // The call's truncate, or the model's auto_truncate.
@@ -39,6 +35,9 @@ struct TextOptions {
   std::string prompt;                            // encoder models
   std::string target_language;                   // translation models
 };
+
+// The proto's name of a core pooling mode (ModelInfo.pooling_modes).
+v1::Pooling ToProtoPooling(Pooling pooling);
 
 // An Encode call's options resolved against the model by the core's rules
 // (SentenceEncoder::ResolvePrompt, ExcludedPromptTokens, CheckPooling,

@@ -12,10 +12,14 @@
 
 namespace attnserve {
 
-absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> opened,
-                   SafetensorsFile::Open(path));
-  std::shared_ptr<SafetensorsFile> f = std::move(opened);
+namespace {
+
+// A WeightSource over one opened checkpoint file (SafetensorsFile,
+// TorchCheckpoint: Open, Has, ReadFloat), which the source's functions share.
+template <typename File>
+absl::StatusOr<WeightSource> FileWeightSource(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> opened, File::Open(path));
+  std::shared_ptr<File> f = std::move(opened);
   WeightSource source;
   source.has = [f](const std::string& name) { return f->Has(name); };
   source.read = [f](const std::string& name,
@@ -24,8 +28,6 @@ absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
   };
   return source;
 }
-
-namespace {
 
 // A shard named in an index must be a file beside it: no directories, so an
 // index cannot point the server at other files.
@@ -108,6 +110,10 @@ absl::StatusOr<WeightSource> ShardedWeightSource(const std::string& index_path,
 
 }  // namespace
 
+absl::StatusOr<WeightSource> SafetensorsWeightSource(const std::string& path) {
+  return FileWeightSource<SafetensorsFile>(path);
+}
+
 absl::StatusOr<WeightSource> ShardedSafetensorsWeightSource(
     const std::string& index_path) {
   return ShardedWeightSource(index_path, SafetensorsWeightSource);
@@ -115,16 +121,7 @@ absl::StatusOr<WeightSource> ShardedSafetensorsWeightSource(
 
 absl::StatusOr<WeightSource> TorchCheckpointWeightSource(
     const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<TorchCheckpoint> opened,
-                   TorchCheckpoint::Open(path));
-  std::shared_ptr<TorchCheckpoint> f = std::move(opened);
-  WeightSource source;
-  source.has = [f](const std::string& name) { return f->Has(name); };
-  source.read = [f](const std::string& name,
-                    const std::vector<int64_t>& shape) {
-    return f->ReadFloat(name, shape);
-  };
-  return source;
+  return FileWeightSource<TorchCheckpoint>(path);
 }
 
 absl::StatusOr<WeightSource> FolderWeightSource(const std::string& folder) {

@@ -13,43 +13,59 @@ absl::Status InvalidUtf8At(size_t offset) {
 
 bool IsContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
 
+// Decodes the sequence at bytes[i] into *cp: its length in bytes, or 0 when it
+// is not valid UTF-8 (continuation or C0/C1/F5..FF lead, truncated, overlong,
+// surrogate, above U+10FFFF).
+int DecodeOne(const unsigned char* bytes, size_t i, size_t n, char32_t* cp) {
+  const unsigned char lead = bytes[i];
+  if (lead < 0x80) {
+    *cp = lead;
+    return 1;
+  }
+  int extra;
+  char32_t min_cp;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    extra = 1, *cp = lead & 0x1F, min_cp = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    extra = 2, *cp = lead & 0x0F, min_cp = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    extra = 3, *cp = lead & 0x07, min_cp = 0x10000;
+  } else {
+    return 0;
+  }
+  for (int k = 1; k <= extra; ++k) {
+    if (i + k >= n || !IsContinuation(bytes[i + k])) return 0;
+    *cp = (*cp << 6) | (bytes[i + k] & 0x3F);
+  }
+  if (*cp < min_cp || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) {
+    return 0;
+  }
+  return extra + 1;
+}
+
 }  // namespace
+
+int64_t FirstInvalidUtf8(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  char32_t cp;
+  for (size_t i = 0; i < text.size();) {
+    const int length = DecodeOne(bytes, i, text.size(), &cp);
+    if (length == 0) return static_cast<int64_t>(i);
+    i += length;
+  }
+  return -1;
+}
 
 absl::StatusOr<std::u32string> DecodeUtf8(std::string_view text) {
   std::u32string out;
   out.reserve(text.size());
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      out.push_back(lead);
-      ++i;
-      continue;
-    }
-    int extra;
-    char32_t cp;
-    char32_t min_cp;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      extra = 1, cp = lead & 0x1F, min_cp = 0x80;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      extra = 2, cp = lead & 0x0F, min_cp = 0x800;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      extra = 3, cp = lead & 0x07, min_cp = 0x10000;
-    } else {
-      return InvalidUtf8At(
-          i);  // continuation byte, C0/C1 overlong lead, F5..FF
-    }
-    for (int k = 1; k <= extra; ++k) {
-      if (i + k >= n || !IsContinuation(bytes[i + k])) return InvalidUtf8At(i);
-      cp = (cp << 6) | (bytes[i + k] & 0x3F);
-    }
-    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return InvalidUtf8At(i);
-    }
+  char32_t cp;
+  for (size_t i = 0; i < text.size();) {
+    const int length = DecodeOne(bytes, i, text.size(), &cp);
+    if (length == 0) return InvalidUtf8At(i);
     out.push_back(cp);
-    i += extra + 1;
+    i += length;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // UTF-8 decoding/encoding and Python's str.isspace() / str.strip() (what
 // sentence-transformers applies before tokenizing).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,10 @@ namespace attnserve {
 // bytes and truncated sequences. Error: InvalidArgument("text is not valid
 // UTF-8 (byte offset N)").
 absl::StatusOr<std::u32string> DecodeUtf8(std::string_view text);
+// The byte offset of the first sequence DecodeUtf8 rejects, or -1 when `text`
+// is valid UTF-8 (the one UTF-8 check: the server's request validation names
+// fields with it).
+int64_t FirstInvalidUtf8(std::string_view text);
 
 // Encodes code points (assumed valid scalar values) as UTF-8.
 std::string EncodeUtf8(std::u32string_view text);

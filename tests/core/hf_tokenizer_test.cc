@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/tokenizers/unicode.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -366,4 +367,19 @@ TEST(HfTokenizerTest, RealMiniLmEqualsSentenceTransformersIds) {
 }
 
 }  // namespace
+
+// The one UTF-8 check (core/tokenizers/unicode.h), which DecodeUtf8 and the
+// server's request validation share.
+TEST(Utf8Test, FirstInvalidUtf8FindsTheOffsetDecodeUtf8Rejects) {
+  EXPECT_EQ(FirstInvalidUtf8("plain ascii"), -1);
+  EXPECT_EQ(FirstInvalidUtf8("Grüße 日本 🦊"), -1);
+  EXPECT_EQ(FirstInvalidUtf8("ab\xff"), 2);
+  EXPECT_EQ(FirstInvalidUtf8("a\xc3"), 1);             // truncated sequence
+  EXPECT_EQ(FirstInvalidUtf8("\xc0\xaf"), 0);          // overlong
+  EXPECT_EQ(FirstInvalidUtf8("x\xed\xa0\x80"), 1);     // UTF-16 surrogate
+  EXPECT_EQ(FirstInvalidUtf8("\xf4\x90\x80\x80"), 0);  // above U+10FFFF
+  EXPECT_THAT(DecodeUtf8("ab\xff").status().message(),
+              HasSubstr("byte offset 2"));
+}
+
 }  // namespace attnserve

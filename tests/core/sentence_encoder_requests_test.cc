@@ -110,8 +110,7 @@ TEST_P(RequestFeaturesTest, EveryRequestMatchesSentenceTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, RequestFeaturesTest,
-    ::testing::Values("bert-prompts-tiny",
-                      "xlm-roberta-prompts-excluded-tiny",
+    ::testing::Values("bert-prompts-tiny", "xlm-roberta-prompts-excluded-tiny",
                       "roberta-prompts-excluded-cls-max-tiny"));
 
 TEST(PromptsTest, FolderPromptsAndDefaultsAsSentenceTransformers) {

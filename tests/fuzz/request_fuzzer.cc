@@ -14,6 +14,7 @@
 #include <string>
 
 #include "attnserve/v1/attnserve.pb.h"
+#include "core/tokenizers/unicode.h"
 #include "server/metrics.h"
 #include "server/model_calls.h"
 #include "server/model_repository.h"
@@ -70,7 +71,7 @@ void CheckTokenizeText(const ModelEntry& model, const std::string& text,
   const bool truncate = options.truncate;
   const std::string& language = options.target_language;
   absl::StatusOr<Encoding> enc = TokenizeText(model, text, index, options);
-  const int bad = server::FirstInvalidUtf8(text);
+  const int64_t bad = attnserve::FirstInvalidUtf8(text);
   Require((bad < 0) == IsValidUtf8(text),
           "FirstInvalidUtf8 agrees with a reference validator");
   Require(bad < static_cast<int>(text.size()),
@@ -118,7 +119,7 @@ void CheckTranslateRequest(Server& s, const v1::TranslateRequest& request) {
       server::ResolveModel(*s.models, request.model(), v1::TASK_TRANSLATE);
   if (s.marian == nullptr) {
     for (const std::string& text : request.texts())
-      (void)server::FirstInvalidUtf8(text);
+      (void)attnserve::FirstInvalidUtf8(text);
     return;
   }
   absl::StatusOr<GenerationOptions> options =

@@ -106,15 +106,5 @@ TEST(ServerConfigTest, ScansModelFoldersByName) {
   EXPECT_EQ((*models)[1].name(), "zeta");
 }
 
-TEST(RequestValidationTest, FindsInvalidUtf8) {
-  EXPECT_EQ(FirstInvalidUtf8("plain ascii"), -1);
-  EXPECT_EQ(FirstInvalidUtf8("Grüße 日本 🦊"), -1);
-  EXPECT_EQ(FirstInvalidUtf8("ab\xff"), 2);
-  EXPECT_EQ(FirstInvalidUtf8("a\xc3"), 1);             // truncated sequence
-  EXPECT_EQ(FirstInvalidUtf8("\xc0\xaf"), 0);          // overlong
-  EXPECT_EQ(FirstInvalidUtf8("x\xed\xa0\x80"), 1);     // UTF-16 surrogate
-  EXPECT_EQ(FirstInvalidUtf8("\xf4\x90\x80\x80"), 0);  // above U+10FFFF
-}
-
 }  // namespace
 }  // namespace attnserve::server
