@@ -68,8 +68,8 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
   // On the batcher thread, exactly once after a successful Submit.
   void OnEmbedded(const absl::Status& status) {
     if (status.ok()) {
-      for (size_t i = 0; i < job_->embeddings.size(); ++i) {
-        std::vector<float>& values = job_->embeddings[i];
+      for (size_t i = 0; i < job_->outputs.size(); ++i) {
+        std::vector<float>& values = job_->outputs[i];
         if (dimensions_ > 0)
           TruncateEmbedding(dimensions_, renormalize_, &values);
         response_.mutable_embeddings(static_cast<int>(i))
@@ -78,8 +78,8 @@ class EncodeReactor : public grpc::ServerUnaryReactor {
       }
       // A pooling override can change the size (cls+mean model, mean request).
       response_.set_dimensions(static_cast<uint32_t>(
-          job_->embeddings.empty() ? model_->encoder()->dimensions()
-                                   : job_->embeddings[0].size()));
+          job_->outputs.empty() ? model_->encoder()->dimensions()
+                                : job_->outputs[0].size()));
       response_.mutable_usage()->set_input_tokens(input_tokens_);
       response_.set_model(model_->name());
     }

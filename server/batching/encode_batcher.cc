@@ -26,10 +26,36 @@ absl::Status AnsweredInTime(const EncodeJob& job, absl::Time now) {
 
 }  // namespace
 
-EncodeBatcher::EncodeBatcher(SentenceEncoder* encoder,
-                             EncodeBatcherOptions options,
+BatchModel EncoderBatchModel(SentenceEncoder* encoder) {
+  return BatchModel{.compute =
+                        [encoder](const BatchInput& batch) {
+                          return encoder->Embed(batch.ids,
+                                                batch.excluded_prompt_tokens,
+                                                batch.pooling, batch.normalize);
+                        },
+                    .estimate_bytes =
+                        [encoder](absl::Span<const int> lengths) {
+                          return encoder->EstimateEncodeBytes(lengths);
+                        }};
+}
+
+BatchModel ClassifierBatchModel(SequenceClassifier* classifier) {
+  return BatchModel{.compute =
+                        [classifier](const BatchInput& batch) {
+                          return classifier->Classify(batch.ids,
+                                                      batch.type_ids);
+                        },
+                    .estimate_bytes =
+                        [classifier](absl::Span<const int> lengths) {
+                          return classifier->EstimateClassifyBytes(lengths);
+                        }};
+}
+
+EncodeBatcher::EncodeBatcher(BatchModel model, EncodeBatcherOptions options,
                              EncodeBatchObserver* observer)
-    : encoder_(encoder), options_(std::move(options)), observer_(observer) {
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      observer_(observer) {
   worker_ = std::thread([this] { Run(); });
 }
 
@@ -39,8 +65,13 @@ absl::Status EncodeBatcher::Submit(std::shared_ptr<EncodeJob> job) {
   const int n = static_cast<int>(job->ids.size());
   if (n == 0)
     return absl::InvalidArgumentError("an Encode job needs at least one text");
+  if (!job->type_ids.empty() && job->type_ids.size() != job->ids.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a job has ", job->type_ids.size(), " type_ids for ", n,
+                     " texts; give one per text or none"));
+  }
   if (absl::Status s = CheckMemory(*job); !s.ok()) return s;
-  job->embeddings.assign(n, {});
+  job->outputs.assign(n, {});
   job->remaining = n;
   job->finished = false;
   int64_t tokens = 0;
@@ -81,7 +112,7 @@ absl::Status EncodeBatcher::CheckMemory(const EncodeJob& job) const {
   for (size_t i = 0; i < job.ids.size(); ++i) {
     const int length = static_cast<int>(job.ids[i].size());
     const int one[] = {length};
-    const int64_t bytes = encoder_->EstimateEncodeBytes(one);
+    const int64_t bytes = model_.estimate_bytes(one);
     if (bytes <= options_.max_batch_memory_bytes) continue;
     return absl::ResourceExhaustedError(absl::StrCat(
         "texts[", i, "] has ", length, " tokens and needs an estimated ", bytes,
@@ -198,8 +229,7 @@ bool EncodeBatcher::BatchReadyLocked(absl::Time now) const {
   }
   return count >= options_.max_batch_size ||
          static_cast<int64_t>(count) * longest >= options_.max_batch_tokens ||
-         encoder_->EstimateEncodeBytes(lengths) >=
-             options_.max_batch_memory_bytes;
+         model_.estimate_bytes(lengths) >= options_.max_batch_memory_bytes;
 }
 
 std::vector<EncodeBatcher::Item> EncodeBatcher::TakeDroppedLocked(
@@ -249,8 +279,8 @@ std::vector<EncodeBatcher::Item> EncodeBatcher::TakeBatchLocked() {
         static_cast<int64_t>(count + 1) * std::max(longest, length);
     if (padded > options_.max_batch_tokens) return false;
     lengths.push_back(length);
-    const bool fits_memory = encoder_->EstimateEncodeBytes(lengths) <=
-                             options_.max_batch_memory_bytes;
+    const bool fits_memory =
+        model_.estimate_bytes(lengths) <= options_.max_batch_memory_bytes;
     lengths.pop_back();
     return fits_memory;
   };
@@ -312,28 +342,32 @@ void EncodeBatcher::FailDropped(const std::vector<Item>& dropped,
 
 void EncodeBatcher::Compute(const std::vector<Item>& batch) {
   const absl::Time start = absl::Now();
-  std::vector<absl::Span<const int32_t>> spans;
-  spans.reserve(batch.size());
+  BatchInput input;
+  input.ids.reserve(batch.size());
   // Calls with different prompts share a batch: the count is per text.
-  std::vector<int> excluded;
-  excluded.reserve(batch.size());
+  input.excluded_prompt_tokens.reserve(batch.size());
   bool any_excluded = false;
   int longest = 0;
   int64_t tokens = 0;
   for (const Item& item : batch) {
     observer_->OnQueueWait(start - item.enqueued);
-    spans.emplace_back(item.job->ids[item.index]);
-    excluded.push_back(item.job->excluded_prompt_tokens);
-    any_excluded |= item.job->excluded_prompt_tokens > 0;
+    const EncodeJob& job = *item.job;
+    input.ids.emplace_back(job.ids[item.index]);
+    // Every job of a classifier has type ids (its reactors set them), no job
+    // of an encoder does: a batch has them for all texts or for none.
+    if (!job.type_ids.empty())
+      input.type_ids.emplace_back(job.type_ids[item.index]);
+    input.excluded_prompt_tokens.push_back(job.excluded_prompt_tokens);
+    any_excluded |= job.excluded_prompt_tokens > 0;
     longest = std::max(longest, item.length);
     tokens += item.length;
   }
-  if (!any_excluded) excluded.clear();
+  if (!any_excluded) input.excluded_prompt_tokens.clear();
   const EncodeJob& key = *batch.front().job;
+  input.pooling = key.pooling;
+  input.normalize = key.normalize;
   absl::StatusOr<std::vector<std::vector<float>>> result;
-  RunOn(options_.compute_thread, [&] {
-    result = encoder_->Embed(spans, excluded, key.pooling, key.normalize);
-  });
+  RunOn(options_.compute_thread, [&] { result = model_.compute(input); });
   const int texts = static_cast<int>(batch.size());
   const absl::Time end = absl::Now();
   // Before any caller hears back: its next call finds the worker free.
@@ -341,9 +375,9 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
   observer_->OnBatch(texts, texts * longest, end - start);
   RecordRate(tokens, end - start);
   if (result.ok() && result->size() != batch.size()) {
-    result = absl::InternalError(absl::StrCat("Embed returned ", result->size(),
-                                              " embeddings for ", batch.size(),
-                                              " texts"));
+    result = absl::InternalError(absl::StrCat("the model returned ",
+                                              result->size(), " outputs for ",
+                                              batch.size(), " texts"));
   }
   // A failed batch fails only the calls with a text in it (RESOURCE_EXHAUSTED
   // for an allocation failure, else INTERNAL); the worker goes on.
@@ -360,7 +394,7 @@ void EncodeBatcher::Compute(const std::vector<Item>& batch) {
       job.on_done(failure);
       continue;
     }
-    job.embeddings[batch[i].index] = std::move((*result)[i]);
+    job.outputs[batch[i].index] = std::move((*result)[i]);
     if (--job.remaining == 0) {
       job.finished = true;
       job.on_done(AnsweredInTime(job, end));

@@ -112,17 +112,17 @@ EncodeBatcherOptions Options(int max_batch_size, int max_batch_tokens,
 TEST(EncodeBatcherTest, SplitsALargeCallAndKeepsTextOrder) {
   RecordingEncoder encoder;
   NullObserver observer;
-  EncodeBatcher batcher(&encoder, Options(4, 8192, absl::Milliseconds(1)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(4, 8192, absl::Milliseconds(1)), &observer);
   std::promise<absl::Status> done;
   const std::vector<int> lengths = {5, 30, 2, 9, 17, 3, 30, 1, 12, 6};
   auto job = MakeJob(100, lengths, &done);
   ASSERT_TRUE(batcher.Submit(job).ok());
   ASSERT_TRUE(done.get_future().get().ok());
-  ASSERT_EQ(job->embeddings.size(), lengths.size());
+  ASSERT_EQ(job->outputs.size(), lengths.size());
   for (size_t i = 0; i < lengths.size(); ++i) {
-    EXPECT_EQ(job->embeddings[i][0], 100 + static_cast<int>(i));
-    EXPECT_EQ(job->embeddings[i][1], lengths[i]);
+    EXPECT_EQ(job->outputs[i][0], 100 + static_cast<int>(i));
+    EXPECT_EQ(job->outputs[i][1], lengths[i]);
   }
   int texts = 0;
   for (const std::vector<int>& batch : encoder.batches()) {
@@ -138,8 +138,8 @@ TEST(EncodeBatcherTest, GathersCallsThatArriveWhileTheWorkerComputes) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Seconds(5)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(8, 8192, absl::Seconds(5)), &observer);
   std::promise<absl::Status> first_done;
   ASSERT_TRUE(batcher.Submit(MakeJob(100, {3}, &first_done)).ok());
   absl::SleepFor(absl::Milliseconds(50));  // the worker holds the first text
@@ -154,11 +154,87 @@ TEST(EncodeBatcherTest, GathersCallsThatArriveWhileTheWorkerComputes) {
   ASSERT_TRUE(first_done.get_future().get().ok());
   for (int i = 0; i < 8; ++i) {
     ASSERT_TRUE(done[i].get_future().get().ok());
-    EXPECT_EQ(jobs[i]->embeddings[0][0], i);
+    EXPECT_EQ(jobs[i]->outputs[0][0], i);
   }
   ASSERT_EQ(encoder.batches().size(), 2u);
   EXPECT_EQ(encoder.batches()[0].size(), 1u);
   EXPECT_EQ(encoder.batches()[1].size(), 8u);
+}
+
+// Pairs of two classifier calls (a Rerank and a Classify) share one batch:
+// the model gets each text's ids with its own token types, and each call gets
+// back its own outputs (here: sum of type ids, length) in request order.
+TEST(EncodeBatcherTest, ClassifyJobsShareBatchesWithTheirTypeIds) {
+  absl::Mutex mu;
+  std::vector<int> batch_sizes;
+  absl::Notification gate;
+  BatchModel model{
+      .compute = [&](const BatchInput& batch)
+          -> absl::StatusOr<std::vector<std::vector<float>>> {
+        gate.WaitForNotification();
+        if (batch.type_ids.size() != batch.ids.size())
+          return absl::InternalError("type ids missing");
+        std::vector<std::vector<float>> out;
+        for (size_t i = 0; i < batch.ids.size(); ++i) {
+          if (batch.type_ids[i].size() != batch.ids[i].size())
+            return absl::InternalError("type ids of another text");
+          int ones = 0;
+          for (int32_t t : batch.type_ids[i]) ones += t;
+          out.push_back({static_cast<float>(ones),
+                         static_cast<float>(batch.ids[i].size())});
+        }
+        absl::MutexLock lock(&mu);
+        batch_sizes.push_back(static_cast<int>(batch.ids.size()));
+        return out;
+      },
+      .estimate_bytes = [](absl::Span<const int>) -> int64_t { return 0; }};
+  NullObserver observer;
+  EncodeBatcher batcher(model, Options(8, 8192, absl::Seconds(5)), &observer);
+  // A pair of a texts and b passage tokens: types a x 0, b x 1.
+  auto pair_job = [](const std::vector<std::pair<int, int>>& pairs,
+                     std::promise<absl::Status>* done) {
+    auto job = std::make_shared<EncodeJob>();
+    for (const auto& [a, b] : pairs) {
+      job->ids.push_back(std::vector<int32_t>(a + b, 7));
+      std::vector<int32_t> types(a, 0);
+      types.insert(types.end(), b, 1);
+      job->type_ids.push_back(std::move(types));
+    }
+    job->on_done = [done](const absl::Status& s) { done->set_value(s); };
+    return job;
+  };
+  std::promise<absl::Status> first_done, rerank_done, classify_done;
+  ASSERT_TRUE(batcher.Submit(pair_job({{2, 1}}, &first_done)).ok());
+  absl::SleepFor(absl::Milliseconds(50));  // the worker holds the first job
+  auto rerank = pair_job({{3, 5}, {3, 2}, {3, 9}}, &rerank_done);
+  auto classify = pair_job({{4, 0}, {2, 6}}, &classify_done);
+  ASSERT_TRUE(batcher.Submit(rerank).ok());
+  ASSERT_TRUE(batcher.Submit(classify).ok());
+  gate.Notify();
+  ASSERT_TRUE(first_done.get_future().get().ok());
+  ASSERT_TRUE(rerank_done.get_future().get().ok());
+  ASSERT_TRUE(classify_done.get_future().get().ok());
+  using ::testing::ElementsAre;
+  EXPECT_THAT(rerank->outputs, ElementsAre(ElementsAre(5, 8), ElementsAre(2, 5),
+                                           ElementsAre(9, 12)));
+  EXPECT_THAT(classify->outputs,
+              ElementsAre(ElementsAre(0, 4), ElementsAre(6, 8)));
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(batch_sizes, ElementsAre(1, 5));
+}
+
+// A job whose type ids do not match its texts is refused.
+TEST(EncodeBatcherTest, TypeIdsOfAnotherCountAreRefused) {
+  RecordingEncoder encoder;
+  NullObserver observer;
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(8, 8192, absl::Milliseconds(1)), &observer);
+  std::promise<absl::Status> done;
+  auto job = MakeJob(1, {3, 4}, &done);
+  job->type_ids = {{0, 0, 0}};
+  const absl::Status status = batcher.Submit(job);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("type_ids"));
 }
 
 // Calls with different prompts share a batch; each text's excluded prompt
@@ -168,8 +244,8 @@ TEST(EncodeBatcherTest, PassesEachTextsExcludedPromptTokens) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Seconds(5)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(8, 8192, absl::Seconds(5)), &observer);
   std::promise<absl::Status> first_done, plain_done, prompted_done;
   auto first = MakeJob(100, {3}, &first_done);
   ASSERT_TRUE(batcher.Submit(first).ok());
@@ -183,10 +259,10 @@ TEST(EncodeBatcherTest, PassesEachTextsExcludedPromptTokens) {
   ASSERT_TRUE(first_done.get_future().get().ok());
   ASSERT_TRUE(plain_done.get_future().get().ok());
   ASSERT_TRUE(prompted_done.get_future().get().ok());
-  EXPECT_EQ(first->embeddings[0][2], -1);  // alone, without a prompt
-  EXPECT_EQ(plain->embeddings[0][2], 0);
-  EXPECT_EQ(plain->embeddings[1][2], 0);
-  EXPECT_EQ(prompted->embeddings[0][2], 3);
+  EXPECT_EQ(first->outputs[0][2], -1);  // alone, without a prompt
+  EXPECT_EQ(plain->outputs[0][2], 0);
+  EXPECT_EQ(plain->outputs[1][2], 0);
+  EXPECT_EQ(prompted->outputs[0][2], 3);
   ASSERT_EQ(encoder.batches().size(), 2u);
   EXPECT_EQ(encoder.batches()[1].size(), 3u);
 }
@@ -197,7 +273,8 @@ TEST(EncodeBatcherTest, PassesEachTextsExcludedPromptTokens) {
 TEST(EncodeBatcherTest, IdleWorkerDoesNotHoldALoneCallForTheWindow) {
   RecordingEncoder encoder;
   NullObserver observer;
-  EncodeBatcher batcher(&encoder, Options(8, 8192, absl::Hours(1)), &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(8, 8192, absl::Hours(1)), &observer);
   for (int call = 0; call < 3; ++call) {
     std::promise<absl::Status> done;
     ASSERT_TRUE(batcher.Submit(MakeJob(call, {5}, &done)).ok());
@@ -215,8 +292,8 @@ TEST(EncodeBatcherTest, PaddedTokensBoundTheBatchAndLengthsGroup) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder, Options(32, 40, absl::Milliseconds(1)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(32, 40, absl::Milliseconds(1)), &observer);
   // Held in Embed with a first text, the worker lets the others queue up.
   std::promise<absl::Status> first_done;
   ASSERT_TRUE(batcher.Submit(MakeJob(0, {1}, &first_done)).ok());
@@ -247,8 +324,8 @@ TEST(EncodeBatcherTest, FullQueueRefusesAtOnce) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1), 2),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(1, 8192, absl::Milliseconds(1), 2), &observer);
   std::promise<absl::Status> busy, queued;
   ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &busy)).ok());
   absl::SleepFor(
@@ -267,8 +344,8 @@ TEST(EncodeBatcherTest, ExpiredAndCancelledJobsAreNotComputed) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(1, 8192, absl::Milliseconds(1)), &observer);
   std::promise<absl::Status> busy, expired, cancelled;
   ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &busy)).ok());
   absl::SleepFor(absl::Milliseconds(50));
@@ -294,7 +371,7 @@ TEST(EncodeBatcherTest, MemoryBudgetBoundsEveryBatch) {
   NullObserver observer;
   EncodeBatcherOptions options = Options(32, 8192, absl::Milliseconds(20));
   options.max_batch_memory_bytes = 10'000;  // 10 tokens of the fake
-  EncodeBatcher batcher(&encoder, options, &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder), options, &observer);
   std::promise<absl::Status> done;
   ASSERT_TRUE(batcher.Submit(MakeJob(0, {4, 4, 4, 4, 4, 2}, &done)).ok());
   EXPECT_TRUE(done.get_future().get().ok());
@@ -313,7 +390,7 @@ TEST(EncodeBatcherTest, TextOverTheMemoryBudgetIsRefusedAtOnce) {
   NullObserver observer;
   EncodeBatcherOptions options = Options(32, 8192, absl::Milliseconds(1));
   options.max_batch_memory_bytes = 10'000;
-  EncodeBatcher batcher(&encoder, options, &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder), options, &observer);
   std::promise<absl::Status> unused;
   const absl::Status status = batcher.Submit(MakeJob(0, {3, 11}, &unused));
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
@@ -331,7 +408,7 @@ TEST(EncodeBatcherTest, FullQueueMessageNamesTheLimitAndSaysRetry) {
   NullObserver observer;
   absl::Notification gate;
   encoder.set_gate(&gate);
-  EncodeBatcher batcher(&encoder,
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
                         Options(1, 8192, absl::Milliseconds(1), /*queue=*/1),
                         &observer);
   std::promise<absl::Status> busy, queued, refused;
@@ -357,8 +434,8 @@ TEST(EncodeBatcherTest, DeadlineTheQueueCannotMeetIsRefusedAtOnce) {
   NullObserver observer;
   auto first_gate = std::make_unique<absl::Notification>();
   encoder.set_gate(first_gate.get());
-  EncodeBatcher batcher(&encoder, Options(1, 8192, absl::Milliseconds(1)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(1, 8192, absl::Milliseconds(1)), &observer);
   std::promise<absl::Status> measured;
   ASSERT_TRUE(batcher.Submit(MakeJob(0, {3}, &measured)).ok());
   absl::SleepFor(absl::Milliseconds(100));
@@ -387,8 +464,8 @@ TEST(EncodeBatcherTest, DeadlineTheQueueCannotMeetIsRefusedAtOnce) {
 TEST(EncodeBatcherTest, ShutdownFinishesAcceptedTextsThenRefuses) {
   RecordingEncoder encoder;
   NullObserver observer;
-  EncodeBatcher batcher(&encoder, Options(2, 8192, absl::Seconds(10)),
-                        &observer);
+  EncodeBatcher batcher(EncoderBatchModel(&encoder),
+                        Options(2, 8192, absl::Seconds(10)), &observer);
   std::promise<absl::Status> done;
   auto job = MakeJob(0, {4, 4, 4}, &done);
   ASSERT_TRUE(batcher.Submit(job).ok());

@@ -137,8 +137,8 @@ class EncodeFaultTest : public ::testing::Test {
     EncodeBatcherOptions options;
     options.model_name = "bert-tiny";
     options.max_batch_size = 4;
-    batcher_ =
-        std::make_unique<EncodeBatcher>(model_.get(), options, &observer_);
+    batcher_ = std::make_unique<EncodeBatcher>(EncoderBatchModel(model_.get()),
+                                               options, &observer_);
   }
   void TearDown() override { DisarmFault(); }
 
@@ -158,7 +158,7 @@ class EncodeFaultTest : public ::testing::Test {
     const absl::Status status = answer.get();
     if (!status.ok()) return status;
     for (size_t i = 0; i < texts.size(); ++i) {
-      ExpectNear(job->embeddings[i], expected_[texts[i]]);
+      ExpectNear(job->outputs[i], expected_[texts[i]]);
     }
     return status;
   }
