@@ -4,10 +4,12 @@
 
 #include "absl/time/clock.h"
 #include "server/call_record.h"
+#include "server/classify_call.h"
 #include "server/encode_call.h"
 #include "server/model_calls.h"
 #include "server/raw_messages.h"
 #include "server/request_validation.h"
+#include "server/rerank_call.h"
 #include "server/translate_call.h"
 #include "server/translate_stream_call.h"
 
@@ -91,6 +93,24 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InferenceService::TranslateStream(
   if (absl::Status s = Admit(*context, *bytes, &request); !s.ok())
     return new RefusedStream(service_, s);
   return StartTranslateStream(service_, context, request);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Rerank(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
+    grpc::ByteBuffer* response) {
+  v1::RerankRequest request;
+  if (absl::Status s = Admit(*context, *bytes, &request); !s.ok())
+    return Refuse(service_, context, kMethodRerank, s);
+  return StartRerank(service_, context, request, response);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Classify(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* bytes,
+    grpc::ByteBuffer* response) {
+  v1::ClassifyRequest request;
+  if (absl::Status s = Admit(*context, *bytes, &request); !s.ok())
+    return Refuse(service_, context, kMethodClassify, s);
+  return StartClassify(service_, context, request, response);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Tokenize(

@@ -13,13 +13,16 @@ namespace attnserve::server {
 using InferenceServiceBase = v1::Inference::WithRawCallbackMethod_Encode<
     v1::Inference::WithRawCallbackMethod_Translate<
         v1::Inference::WithRawCallbackMethod_TranslateStream<
-            v1::Inference::WithRawCallbackMethod_Tokenize<
-                v1::Inference::WithRawCallbackMethod_GetModel<
-                    v1::Inference::CallbackService>>>>>;
+            v1::Inference::WithRawCallbackMethod_Rerank<
+                v1::Inference::WithRawCallbackMethod_Classify<
+                    v1::Inference::WithRawCallbackMethod_Tokenize<
+                        v1::Inference::WithRawCallbackMethod_GetModel<
+                            v1::Inference::CallbackService>>>>>>>;
 
-// attnserve.v1.Inference on gRPC's callback API: no thread per call; Encode and
-// Translate calls wait in their model's batcher and finish from its worker
-// thread. Every method checks the bearer token first (when configured).
+// attnserve.v1.Inference on gRPC's callback API: no thread per call; Encode,
+// Rerank, Classify and Translate calls wait in their model's batcher and finish
+// from its worker thread. Every method checks the bearer token first (when
+// configured).
 class InferenceService final : public InferenceServiceBase {
  public:
   explicit InferenceService(ServiceContext* service) : service_(*service) {}
@@ -33,6 +36,12 @@ class InferenceService final : public InferenceServiceBase {
   grpc::ServerWriteReactor<grpc::ByteBuffer>* TranslateStream(
       grpc::CallbackServerContext* context,
       const grpc::ByteBuffer* request) override;
+  grpc::ServerUnaryReactor* Rerank(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Classify(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request,
                                      grpc::ByteBuffer* response) override;

@@ -57,13 +57,14 @@ std::string DTypeLabel(v1::DType dtype) {
 // Forwards an EncodeBatcher's reports to its model's series (looked up once).
 class EncodeObserver : public EncodeBatchObserver {
  public:
-  EncodeObserver(Metrics& metrics, absl::string_view model)
-      : queue_wait_(metrics.QueueWait(model, kMethodEncode)),
-        compute_(metrics.Compute(model, kMethodEncode)),
-        batch_size_(metrics.BatchSize(model, kMethodEncode)),
-        padded_tokens_(metrics.PaddedTokens(model, kMethodEncode)),
-        queue_depth_(metrics.QueueDepth(model, kMethodEncode)),
-        expired_(metrics.ExpiredTexts(model, kMethodEncode)) {}
+  EncodeObserver(Metrics& metrics, absl::string_view model,
+                 absl::string_view method)
+      : queue_wait_(metrics.QueueWait(model, method)),
+        compute_(metrics.Compute(model, method)),
+        batch_size_(metrics.BatchSize(model, method)),
+        padded_tokens_(metrics.PaddedTokens(model, method)),
+        queue_depth_(metrics.QueueDepth(model, method)),
+        expired_(metrics.ExpiredTexts(model, method)) {}
 
   void OnQueueWait(absl::Duration wait) override {
     queue_wait_.Observe(absl::ToDoubleSeconds(wait));
@@ -230,7 +231,9 @@ void Metrics::AddTokens(absl::string_view model, absl::string_view method,
                         uint64_t input_tokens, uint64_t output_tokens) {
   const Labels labels = ModelMethod(model, method);
   input_tokens_.Add(labels).Increment(static_cast<double>(input_tokens));
-  if (method != kMethodEncode) {
+  // Encoders and classifiers generate no tokens.
+  if (method != kMethodEncode && method != kMethodRerank &&
+      method != kMethodClassify) {
     output_tokens_.Add(labels).Increment(static_cast<double>(output_tokens));
   }
 }
@@ -257,8 +260,8 @@ void Metrics::SetModelInfo(const v1::ModelInfo& info) {
 }
 
 std::unique_ptr<EncodeBatchObserver> Metrics::NewEncodeObserver(
-    absl::string_view model) {
-  return std::make_unique<EncodeObserver>(*this, model);
+    absl::string_view model, absl::string_view method) {
+  return std::make_unique<EncodeObserver>(*this, model, method);
 }
 
 std::unique_ptr<SchedulerObserver> Metrics::NewTranslateObserver(

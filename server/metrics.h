@@ -26,10 +26,14 @@ namespace attnserve::server {
 
 // Method label values (lower snake case of the RPC; "translate" also covers the
 // scheduler's per-step series of a translation model, which serves Translate
-// and TranslateStream).
+// and TranslateStream; the batch series of a 1-label cross-encoder are
+// "rerank" and of a classifier "classify", though Rerank and Classify calls on
+// a cross-encoder share its batches).
 inline constexpr absl::string_view kMethodEncode = "encode";
 inline constexpr absl::string_view kMethodTranslate = "translate";
 inline constexpr absl::string_view kMethodTranslateStream = "translate_stream";
+inline constexpr absl::string_view kMethodRerank = "rerank";
+inline constexpr absl::string_view kMethodClassify = "classify";
 inline constexpr absl::string_view kMethodTokenize = "tokenize";
 inline constexpr absl::string_view kMethodListModels = "list_models";
 inline constexpr absl::string_view kMethodGetModel = "get_model";
@@ -60,8 +64,10 @@ class Metrics {
   void SetModelInfo(const v1::ModelInfo& info);
 
   // Adapters for the batchers; they must not outlive this object.
+  // `method`: the label of the batcher's series (kMethodEncode,
+  // kMethodRerank, kMethodClassify).
   std::unique_ptr<EncodeBatchObserver> NewEncodeObserver(
-      absl::string_view model);
+      absl::string_view model, absl::string_view method);
   std::unique_ptr<SchedulerObserver> NewTranslateObserver(
       absl::string_view model);
 

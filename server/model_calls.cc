@@ -18,12 +18,31 @@ absl::Status Tokenize(const ServiceContext& service,
   }
   if (absl::Status s = CheckTextCount(request.texts_size(), **model); !s.ok())
     return s;
+  if (request.text_pairs_size() > 0 && (*model)->classifier() == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text_pairs is only for Rerank/Classify models; model '",
+        request.model(), "' is ", v1::Task_Name((*model)->task())));
+  }
+  if (absl::Status s =
+          CheckTextPairCount(request.text_pairs_size(), request.texts_size());
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<TextOptions> options =
       ResolveTokenizeOptions(request, **model);
   if (!options.ok()) return options.status();
   for (int i = 0; i < request.texts_size(); ++i) {
+    // Pairs as Classify tokenizes them (an empty second text is no pair).
     absl::StatusOr<Encoding> encoding =
-        TokenizeText(**model, request.texts(i), i, *options);
+        request.text_pairs_size() > 0
+            ? TokenizePair(
+                  **model, request.texts(i), request.text_pairs(i),
+                  PairOptions{
+                      .truncate = options->truncate,
+                      .empty_pair = HfTokenizer::EmptyPair::kSingle,
+                      .text_field = absl::StrCat("texts[", i, "]"),
+                      .pair_field = absl::StrCat("text_pairs[", i, "]")})
+            : TokenizeText(**model, request.texts(i), i, *options);
     if (!encoding.ok()) return encoding.status();
     v1::TokenizedText* text = response->add_texts();
     for (int32_t id : encoding->ids)
@@ -31,6 +50,8 @@ absl::Status Tokenize(const ServiceContext& service,
     for (std::string& piece : encoding->pieces)
       text->add_pieces(std::move(piece));
     text->set_truncated(encoding->truncated);
+    for (int32_t type : encoding->type_ids)
+      text->add_token_type_ids(static_cast<uint32_t>(type));
   }
   return absl::OkStatus();
 }

@@ -82,16 +82,18 @@ v1::DType ToProtoDType(DType dtype) {
 v1::BatchingConfig EffectiveBatching(const v1::BatchingConfig& config,
                                      v1::Task task) {
   v1::BatchingConfig out;
-  out.set_max_batch_size(OrDefault(
-      config.max_batch_size(),
-      task == v1::TASK_ENCODE ? kEncodeMaxBatchSize : kTranslateMaxBatchRows));
+  out.set_max_batch_size(
+      OrDefault(config.max_batch_size(), task == v1::TASK_TRANSLATE
+                                             ? kTranslateMaxBatchRows
+                                             : kEncodeMaxBatchSize));
   out.set_max_batch_tokens(
       OrDefault(config.max_batch_tokens(), kMaxBatchTokens));
   out.set_max_queue_delay_us(
       OrDefault(config.max_queue_delay_us(), kMaxQueueDelayUs));
-  out.set_max_queue_size(OrDefault(
-      config.max_queue_size(),
-      task == v1::TASK_ENCODE ? kEncodeMaxQueueSize : kTranslateMaxQueueSize));
+  out.set_max_queue_size(
+      OrDefault(config.max_queue_size(), task == v1::TASK_TRANSLATE
+                                             ? kTranslateMaxQueueSize
+                                             : kEncodeMaxQueueSize));
   // 0 = default, which needs the loaded model (DefaultBatchMemoryBytes).
   out.set_max_batch_memory_bytes(std::min<uint64_t>(
       config.max_batch_memory_bytes(), std::numeric_limits<int64_t>::max()));
@@ -190,17 +192,27 @@ absl::Status ModelEntry::LoadOrError() {
     absl::MutexLock lock(&mu_);
     info_.set_architecture(kind->model_type);
   }
-  task_ =
-      kind->task == ModelTask::kEncode ? v1::TASK_ENCODE : v1::TASK_TRANSLATE;
-  {
-    absl::MutexLock lock(&mu_);
-    info_.set_task(task_);
-  }
-  batching_ = EffectiveBatching(config_.batching(), task_);
   LoadOptions options = defaults_;
   options.dtype = ToCoreDType(config_.dtype(), defaults_.dtype);
-  return task_ == v1::TASK_ENCODE ? LoadEncoder(options)
-                                  : LoadTranslator(options);
+  switch (kind->task) {
+    case ModelTask::kEncode:
+      SetTask(v1::TASK_ENCODE);
+      return LoadEncoder(options);
+    case ModelTask::kClassify:
+      // TASK_RERANK or TASK_CLASSIFY by the labels: known once loaded.
+      return LoadClassifier(options);
+    case ModelTask::kTranslate:
+      SetTask(v1::TASK_TRANSLATE);
+      return LoadTranslator(options);
+  }
+  return absl::InternalError("unknown model task");
+}
+
+void ModelEntry::SetTask(v1::Task task) {
+  task_ = task;
+  batching_ = EffectiveBatching(config_.batching(), task_);
+  absl::MutexLock lock(&mu_);
+  info_.set_task(task_);
 }
 
 absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
@@ -208,31 +220,9 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
       SentenceEncoder::Load(config_.path(), options);
   if (!encoder.ok()) return encoder.status();
   encoder_ = *std::move(encoder);
-  const v1::LimitsConfig& wanted = config_.limits();
-  const uint32_t model_max =
-      static_cast<uint32_t>(encoder_->max_input_tokens());
-  limits_.set_max_texts_per_request(
-      OrDefault(wanted.max_texts_per_request(), kEncodeMaxTextsPerRequest));
-  limits_.set_max_input_tokens(
-      std::min(OrDefault(wanted.max_input_tokens(), model_max), model_max));
-  if (config_.batching().max_batch_memory_bytes() == 0) {
-    const int longest[] = {static_cast<int>(limits_.max_input_tokens())};
-    batching_.set_max_batch_memory_bytes(DefaultBatchMemoryBytes(
-        encoder_->parameter_count(), encoder_->EstimateEncodeBytes(longest)));
-  }
-
-  EncodeBatcherOptions batcher;
-  batcher.model_name = name();
-  batcher.max_batch_size = static_cast<int>(batching_.max_batch_size());
-  batcher.max_batch_tokens = static_cast<int>(batching_.max_batch_tokens());
-  batcher.max_queue_delay = absl::Microseconds(batching_.max_queue_delay_us());
-  batcher.max_queue_size = static_cast<int>(batching_.max_queue_size());
-  batcher.compute_thread = ComputeThreadFor(options);
-  batcher.max_batch_memory_bytes =
-      static_cast<int64_t>(batching_.max_batch_memory_bytes());
-  encode_observer_ = metrics_->NewEncodeObserver(name());
-  encode_batcher_ = std::make_unique<EncodeBatcher>(encoder_.get(), batcher,
-                                                    encode_observer_.get());
+  StartEncodeBatcher(static_cast<uint32_t>(encoder_->max_input_tokens()),
+                     encoder_->parameter_count(),
+                     EncoderBatchModel(encoder_.get()), options, kMethodEncode);
 
   absl::MutexLock lock(&mu_);
   info_.set_architecture(encoder_->architecture());
@@ -248,6 +238,58 @@ absl::Status ModelEntry::LoadEncoder(const LoadOptions& options) {
     (*info_.mutable_prompts())[prompt_name] = text;
   info_.set_default_prompt_name(encoder_->prompts().default_name);
   info_.set_auto_truncate(config_.auto_truncate());
+  *info_.mutable_batching() = batching_;
+  *info_.mutable_limits() = limits_;
+  return absl::OkStatus();
+}
+
+void ModelEntry::StartEncodeBatcher(uint32_t model_max, int64_t parameters,
+                                    BatchModel model,
+                                    const LoadOptions& options,
+                                    absl::string_view method) {
+  const v1::LimitsConfig& wanted = config_.limits();
+  limits_.set_max_texts_per_request(
+      OrDefault(wanted.max_texts_per_request(), kEncodeMaxTextsPerRequest));
+  limits_.set_max_input_tokens(
+      std::min(OrDefault(wanted.max_input_tokens(), model_max), model_max));
+  if (config_.batching().max_batch_memory_bytes() == 0) {
+    const int longest[] = {static_cast<int>(limits_.max_input_tokens())};
+    batching_.set_max_batch_memory_bytes(
+        DefaultBatchMemoryBytes(parameters, model.estimate_bytes(longest)));
+  }
+  EncodeBatcherOptions batcher;
+  batcher.model_name = name();
+  batcher.max_batch_size = static_cast<int>(batching_.max_batch_size());
+  batcher.max_batch_tokens = static_cast<int>(batching_.max_batch_tokens());
+  batcher.max_queue_delay = absl::Microseconds(batching_.max_queue_delay_us());
+  batcher.max_queue_size = static_cast<int>(batching_.max_queue_size());
+  batcher.compute_thread = ComputeThreadFor(options);
+  batcher.max_batch_memory_bytes =
+      static_cast<int64_t>(batching_.max_batch_memory_bytes());
+  encode_observer_ = metrics_->NewEncodeObserver(name(), method);
+  encode_batcher_ = std::make_unique<EncodeBatcher>(std::move(model), batcher,
+                                                    encode_observer_.get());
+}
+
+absl::Status ModelEntry::LoadClassifier(const LoadOptions& options) {
+  absl::StatusOr<std::unique_ptr<SequenceClassifier>> classifier =
+      SequenceClassifier::Load(config_.path(), options);
+  if (!classifier.ok()) return classifier.status();
+  classifier_ = *std::move(classifier);
+  // CrossEncoder.rank takes only 1-label models (sequence_classifier.h).
+  SetTask(classifier_->num_labels() == 1 ? v1::TASK_RERANK : v1::TASK_CLASSIFY);
+  StartEncodeBatcher(
+      static_cast<uint32_t>(classifier_->max_input_tokens()),
+      classifier_->parameter_count(), ClassifierBatchModel(classifier_.get()),
+      options, task_ == v1::TASK_RERANK ? kMethodRerank : kMethodClassify);
+
+  absl::MutexLock lock(&mu_);
+  info_.set_architecture(classifier_->architecture());
+  info_.set_dtype(ToProtoDType(classifier_->dtype()));
+  info_.set_max_input_tokens(limits_.max_input_tokens());
+  for (const std::string& label : classifier_->labels())
+    info_.add_labels(label);
+  info_.set_num_labels(static_cast<uint32_t>(classifier_->num_labels()));
   *info_.mutable_batching() = batching_;
   *info_.mutable_limits() = limits_;
   return absl::OkStatus();

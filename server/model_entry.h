@@ -12,6 +12,7 @@
 #include "core/decoding/decode_batch.h"
 #include "core/dtype.h"
 #include "core/models/sentence_encoder.h"
+#include "core/models/sequence_classifier.h"
 #include "core/models/translator.h"
 #include "server/batching/encode_batcher.h"
 #include "server/batching/translate_scheduler.h"
@@ -50,7 +51,10 @@ class ModelEntry {
   // Valid when state() == READY.
   v1::Task task() const { return task_; }
   SentenceEncoder* encoder() const { return encoder_.get(); }
+  // TASK_RERANK and TASK_CLASSIFY models.
+  SequenceClassifier* classifier() const { return classifier_.get(); }
   Translator* translator() const { return translator_.get(); }
+  // Encoders and classifiers (Encode, Rerank, Classify).
   EncodeBatcher* encode_batcher() const { return encode_batcher_.get(); }
   TranslateScheduler* scheduler() const { return scheduler_.get(); }
   const v1::LimitsConfig& limits() const { return limits_; }
@@ -64,8 +68,16 @@ class ModelEntry {
 
  private:
   absl::Status LoadOrError();
+  // Sets task_, its default batching and info().task.
+  void SetTask(v1::Task task);
   absl::Status LoadEncoder(const LoadOptions& options);
+  absl::Status LoadClassifier(const LoadOptions& options);
   absl::Status LoadTranslator(const LoadOptions& options);
+  // The limits and batcher of an encoder or classifier: input tokens up to
+  // `model_max`, the default memory budget from `parameters` and `estimate`.
+  void StartEncodeBatcher(uint32_t model_max, int64_t parameters,
+                          BatchModel model, const LoadOptions& options,
+                          absl::string_view method);
   void Publish(v1::ModelState state, const std::string& error);
 
   const v1::ModelConfig config_;
@@ -82,6 +94,7 @@ class ModelEntry {
   v1::BatchingConfig batching_;
   GenerationOptions generation_defaults_;
   std::unique_ptr<SentenceEncoder> encoder_;
+  std::unique_ptr<SequenceClassifier> classifier_;
   std::unique_ptr<Translator> translator_;
   std::unique_ptr<EncodeBatchObserver> encode_observer_;
   std::unique_ptr<SchedulerObserver> scheduler_observer_;

@@ -21,7 +21,24 @@ std::string ConfiguredNames(const ModelRepository& models) {
 }
 
 absl::string_view TaskRpcs(v1::Task task) {
-  return task == v1::TASK_ENCODE ? "Encode" : "Translate or TranslateStream";
+  switch (task) {
+    case v1::TASK_ENCODE:
+      return "Encode";
+    case v1::TASK_RERANK:
+      return "Rerank or Classify";
+    case v1::TASK_CLASSIFY:
+      return "Classify";
+    default:
+      return "Translate or TranslateStream";
+  }
+}
+
+absl::Status CheckUtf8(absl::string_view text, absl::string_view field) {
+  const int64_t bad_byte =
+      FirstInvalidUtf8(std::string_view(text.data(), text.size()));
+  if (bad_byte < 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " is not valid UTF-8 (byte offset ", bad_byte, ")"));
 }
 
 // The core's pooling modes and the proto's: one table for both directions.
@@ -48,7 +65,10 @@ absl::StatusOr<TruncationSide> ResolveTruncationSide(
   if (model.task() != v1::TASK_ENCODE) {
     return absl::InvalidArgumentError(absl::StrCat(
         "truncation_direction LEFT is only for encoder models; model '",
-        model.name(), "' translates and cuts its sources on the right"));
+        model.name(), "' (", v1::Task_Name(model.task()),
+        ") cuts its inputs on the right",
+        model.classifier() != nullptr ? " (pairs: the longer text first)"
+                                      : ""));
   }
   return TruncationSide::kLeft;
 }
@@ -107,6 +127,42 @@ absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
         TaskRpcs(model->task()), ", not for ", TaskRpcs(task)));
   }
   return model;
+}
+
+absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveClassifierModel(
+    const ModelRepository& models, absl::string_view name, bool rerank) {
+  absl::StatusOr<std::shared_ptr<ModelEntry>> model =
+      ResolveModel(models, name, v1::TASK_UNSPECIFIED);
+  if (!model.ok()) return model;
+  const ModelEntry& entry = **model;
+  const v1::Task wanted = rerank ? v1::TASK_RERANK : v1::TASK_CLASSIFY;
+  if (entry.task() != v1::TASK_RERANK && entry.task() != v1::TASK_CLASSIFY) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model '", name, "' is a ", entry.info().architecture(), " model for ",
+        TaskRpcs(entry.task()), ", not for ", TaskRpcs(wanted)));
+  }
+  if (rerank && entry.task() != v1::TASK_RERANK) {
+    const SequenceClassifier& classifier = *entry.classifier();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: '", name, "' is a classifier with ", classifier.num_labels(),
+        " labels (", absl::StrJoin(classifier.labels(), ", "),
+        "); Rerank needs a 1-label cross-encoder (as CrossEncoder.rank); use "
+        "Classify on this model"));
+  }
+  return model;
+}
+
+absl::Status CheckTextPairCount(int pairs, int texts) {
+  if (pairs == 0 || pairs == texts) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("text_pairs has ", pairs, " entries for ", texts,
+                   " texts; send none or one per text"));
+}
+
+absl::Status CheckQuery(absl::string_view query) {
+  if (!query.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "query is empty; Rerank scores each text against a non-empty query");
 }
 
 absl::Status CheckTextCount(int count, const ModelEntry& model) {
@@ -179,11 +235,15 @@ absl::StatusOr<TextOptions> ResolveTokenizeOptions(
 absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
                                       absl::string_view text, int index,
                                       const TextOptions& options) {
-  const int64_t bad_byte =
-      FirstInvalidUtf8(std::string_view(text.data(), text.size()));
-  if (bad_byte >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "texts[", index, "] is not valid UTF-8 (byte offset ", bad_byte, ")"));
+  if (model.classifier() != nullptr) {
+    return TokenizePair(
+        model, text, std::nullopt,
+        PairOptions{.truncate = options.truncate,
+                    .text_field = absl::StrCat("texts[", index, "]")});
+  }
+  if (absl::Status s = CheckUtf8(text, absl::StrCat("texts[", index, "]"));
+      !s.ok()) {
+    return s;
   }
   const size_t max = model.limits().max_input_tokens();
   // Cut to the limit whatever the call asked: whether it was needed decides
@@ -209,6 +269,44 @@ absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
         options.prompt.empty() ? "" : " with its prompt", ", model '",
         model.name(), "' accepts at most ", max,
         "; set truncate=true or shorten it"));
+  }
+  return encoding;
+}
+
+absl::StatusOr<Encoding> TokenizePair(const ModelEntry& model,
+                                      absl::string_view text,
+                                      std::optional<absl::string_view> pair,
+                                      const PairOptions& options) {
+  if (absl::Status s = CheckUtf8(text, options.text_field); !s.ok()) return s;
+  if (pair.has_value()) {
+    if (absl::Status s = CheckUtf8(*pair, options.pair_field); !s.ok())
+      return s;
+  }
+  const std::string fields =
+      pair.has_value()
+          ? absl::StrCat(options.text_field, " with ", options.pair_field)
+          : options.text_field;
+  const int max = static_cast<int>(model.limits().max_input_tokens());
+  // Cut to the limit whatever the call asked: whether it was needed decides
+  // below between the error and the cut pair.
+  absl::StatusOr<Encoding> encoding = model.classifier()->Tokenize(
+      std::string_view(text.data(), text.size()),
+      pair.has_value() ? std::optional<std::string_view>(
+                             std::string_view(pair->data(), pair->size()))
+                       : std::nullopt,
+      PairTokenizeOptions{.truncate = true,
+                          .max_tokens = max,
+                          .empty_pair = options.empty_pair});
+  if (!encoding.ok()) {
+    return absl::Status(
+        encoding.status().code(),
+        absl::StrCat(fields, ": ", encoding.status().message()));
+  }
+  if (encoding->truncated && !options.truncate) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        fields, " has more than ", encoding->ids.size(), " tokens, model '",
+        model.name(), "' accepts at most ", max,
+        "; set truncate=true (the longer text is cut) or shorten it"));
   }
   return encoding;
 }

@@ -2,6 +2,7 @@
 #define ATTNSERVE_SERVER_REQUEST_VALIDATION_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -24,8 +25,19 @@ namespace attnserve::server {
 absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveModel(
     const ModelRepository& models, absl::string_view name, v1::Task task);
 
+// The READY classifier `name` for Rerank (rerank: a 1-label cross-encoder,
+// as CrossEncoder.rank requires; a classifier with more labels is
+// INVALID_ARGUMENT naming its label count) or Classify (either); other errors
+// as ResolveModel.
+absl::StatusOr<std::shared_ptr<ModelEntry>> ResolveClassifierModel(
+    const ModelRepository& models, absl::string_view name, bool rerank);
+
 // 1..max_texts_per_request texts.
 absl::Status CheckTextCount(int count, const ModelEntry& model);
+// `pairs` text_pairs: none, or one per text.
+absl::Status CheckTextPairCount(int pairs, int texts);
+// RerankRequest.query: non-empty.
+absl::Status CheckQuery(absl::string_view query);
 
 // How the texts of one Encode or Tokenize call are tokenized.
 struct TextOptions {
@@ -62,6 +74,25 @@ absl::StatusOr<TextOptions> ResolveTokenizeOptions(
 absl::StatusOr<Encoding> TokenizeText(const ModelEntry& model,
                                       absl::string_view text, int index,
                                       const TextOptions& options);
+
+// How a classifier's pair is tokenized (SequenceClassifier::Tokenize).
+struct PairOptions {
+  bool truncate = false;
+  // Rerank keeps an empty second text as a pair (CrossEncoder), Classify and
+  // Tokenize drop it (the text-classification pipeline).
+  HfTokenizer::EmptyPair empty_pair = HfTokenizer::EmptyPair::kPair;
+  // Field names for messages: "texts[3]" and "query" or "text_pairs[3]".
+  std::string text_field;
+  std::string pair_field;
+};
+// Tokenizes (text, *pair) — or text alone — for a classifier `model` under
+// its max_input_tokens: invalid UTF-8 or, unless options.truncate, more tokens
+// than the limit is INVALID_ARGUMENT naming the fields; with truncate the
+// core's longest_first cut.
+absl::StatusOr<Encoding> TokenizePair(const ModelEntry& model,
+                                      absl::string_view text,
+                                      std::optional<absl::string_view> pair,
+                                      const PairOptions& options);
 
 // The model's generation defaults overridden by the request, within the model's
 // limits.

@@ -1,0 +1,90 @@
+#ifndef ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
+#define ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/batching/encode_batcher.h"
+#include "server/call_record.h"
+#include "server/model_entry.h"
+#include "server/raw_messages.h"
+#include "server/request_validation.h"
+#include "server/service_context.h"
+
+namespace attnserve::server {
+
+// What a Rerank and a Classify reactor share: the call's record, its model
+// version, its job in the model's EncodeBatcher (pairs with their token
+// types) and the answer. A subclass validates and tokenizes in its
+// constructor (AddSequence per pair, then Submit), and fills response_ from
+// the logits in OnLogits.
+template <typename Response>
+class ClassifierCall : public grpc::ServerUnaryReactor {
+ public:
+  // Only after the handler returned, hence after job_ was set.
+  void OnCancel() override {
+    if (job_ != nullptr) job_->cancelled.store(true, std::memory_order_relaxed);
+  }
+  void OnDone() override { delete this; }
+
+ protected:
+  ClassifierCall(ServiceContext& service, absl::string_view method,
+                 const std::string& model, grpc::ByteBuffer* response)
+      : service_(service),
+        record_(service.metrics, method, service.ModelLabel(model)),
+        out_(response),
+        job_(std::make_shared<EncodeJob>()) {}
+
+  // One tokenized pair (or text) of the job.
+  void AddSequence(Encoding encoding) {
+    input_tokens_ += encoding.ids.size();
+    job_->ids.push_back(std::move(encoding.ids));
+    job_->type_ids.push_back(std::move(encoding.type_ids));
+  }
+
+  absl::Status Submit(grpc::CallbackServerContext* context) {
+    job_->deadline = CallDeadline(context->deadline());
+    if (absl::Status s = CheckDeadline(job_->deadline); !s.ok()) return s;
+    job_->on_done = [this](const absl::Status& status) {
+      if (status.ok()) {
+        OnLogits();
+        response_.mutable_usage()->set_input_tokens(input_tokens_);
+        response_.set_model(model_->name());
+      }
+      Complete(status);
+    };
+    return model_->encode_batcher()->Submit(job_);
+  }
+
+  // On the batcher thread: job_->outputs holds each sequence's logits.
+  virtual void OnLogits() = 0;
+
+  void Complete(absl::Status status) {
+    if (status.ok()) {
+      SerializeResponse(response_, out_);
+      status = service_.CheckResponseSize(out_->Length());
+    }
+    const grpc::Status grpc_status = ToGrpcStatus(status);
+    record_.Finish(grpc_status, input_tokens_);
+    Finish(grpc_status);
+  }
+
+  const ServiceContext& service_;
+  CallRecord record_;
+  Response response_;
+  grpc::ByteBuffer* const out_;
+  std::shared_ptr<ModelEntry> model_;  // the version this call runs on
+  std::shared_ptr<EncodeJob> job_;
+  uint64_t input_tokens_ = 0;
+};
+
+}  // namespace attnserve::server
+
+#endif  // ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
