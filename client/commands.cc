@@ -34,7 +34,9 @@ ModelChoice ChooseModel(const CommandOptions& options, v1::Task task,
   std::vector<std::string> matching, all;
   for (const v1::ModelInfo& m : models->models()) {
     all.push_back(absl::StrCat(m.name(), " (", TaskName(m.task()), ")"));
-    if (task == v1::TASK_UNSPECIFIED || m.task() == task) {
+    // A cross-encoder (TASK_RERANK) also classifies.
+    if (task == v1::TASK_UNSPECIFIED || m.task() == task ||
+        (task == v1::TASK_CLASSIFY && m.task() == v1::TASK_RERANK)) {
       matching.push_back(m.name());
     }
   }
@@ -173,14 +175,81 @@ int RunTranslate(const std::vector<std::string>& texts,
   return kExitOk;
 }
 
-int RunTokenize(const std::vector<std::string>& texts,
+int RunRerank(const std::vector<std::string>& texts,
+              const CommandOptions& options, InferenceClient& client,
+              std::ostream& out, std::ostream& err) {
+  ModelChoice model = ChooseModel(options, v1::TASK_RERANK, client, err);
+  if (model.exit_code != kExitOk) return model.exit_code;
+  v1::RerankRequest request;
+  request.set_model(model.name);
+  request.set_query(options.query);
+  for (const std::string& t : texts) request.add_texts(t);
+  request.set_top_n(options.top_n);
+  request.set_return_texts(options.return_texts);
+  request.set_raw_scores(options.raw_scores);
+  request.set_truncate(options.truncate);
+  absl::StatusOr<v1::RerankResponse> response = client.Rerank(request);
+  if (!response.ok()) return PrintRpcError(response.status(), err);
+  out << (options.json ? RerankToJson(*response).dump() + "\n"
+                       : FormatRerank(*response, texts));
+  return kExitOk;
+}
+
+// With --pairs the arguments alternate text, pair.
+absl::Status SplitPairs(const std::vector<std::string>& args,
+                        const CommandOptions& options,
+                        std::vector<std::string>* texts,
+                        std::vector<std::string>* pairs) {
+  if (!options.pairs) {
+    *texts = args;
+    return absl::OkStatus();
+  }
+  if (args.size() % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pairs takes TEXT PAIR TEXT PAIR ...; got ", args.size(),
+                     " arguments, an odd count"));
+  }
+  for (size_t i = 0; i < args.size(); i += 2) {
+    texts->push_back(args[i]);
+    pairs->push_back(args[i + 1]);
+  }
+  return absl::OkStatus();
+}
+
+int RunClassify(const std::vector<std::string>& args,
                 const CommandOptions& options, InferenceClient& client,
                 std::ostream& out, std::ostream& err) {
+  std::vector<std::string> texts, pairs;
+  if (absl::Status s = SplitPairs(args, options, &texts, &pairs); !s.ok())
+    return PrintUsageError(s.message(), err);
+  ModelChoice model = ChooseModel(options, v1::TASK_CLASSIFY, client, err);
+  if (model.exit_code != kExitOk) return model.exit_code;
+  v1::ClassifyRequest request;
+  request.set_model(model.name);
+  for (const std::string& t : texts) request.add_texts(t);
+  for (const std::string& p : pairs) request.add_text_pairs(p);
+  request.set_top_k(options.top_k);
+  request.set_raw_scores(options.raw_scores);
+  request.set_truncate(options.truncate);
+  absl::StatusOr<v1::ClassifyResponse> response = client.Classify(request);
+  if (!response.ok()) return PrintRpcError(response.status(), err);
+  out << (options.json ? ClassifyToJson(*response).dump() + "\n"
+                       : FormatClassify(*response, texts));
+  return kExitOk;
+}
+
+int RunTokenize(const std::vector<std::string>& args,
+                const CommandOptions& options, InferenceClient& client,
+                std::ostream& out, std::ostream& err) {
+  std::vector<std::string> texts, pairs;
+  if (absl::Status s = SplitPairs(args, options, &texts, &pairs); !s.ok())
+    return PrintUsageError(s.message(), err);
   ModelChoice model = ChooseModel(options, v1::TASK_UNSPECIFIED, client, err);
   if (model.exit_code != kExitOk) return model.exit_code;
   v1::TokenizeRequest request;
   request.set_model(model.name);
   for (const std::string& t : texts) request.add_texts(t);
+  for (const std::string& p : pairs) request.add_text_pairs(p);
   request.set_truncate(options.truncate);
   request.set_truncation_direction(options.truncation_direction);
   if (options.target_language.has_value()) {
@@ -235,7 +304,8 @@ absl::StatusOr<std::optional<bool>> ParseOptionalBool(absl::string_view flag,
 }
 
 bool CommandTakesTexts(absl::string_view command) {
-  return command == "encode" || command == "translate" || command == "tokenize";
+  return command == "encode" || command == "translate" || command == "rerank" ||
+         command == "classify" || command == "tokenize";
 }
 
 absl::Status ValidateCommand(absl::string_view command,
@@ -255,7 +325,8 @@ absl::Status ValidateCommand(absl::string_view command,
   } else if (!CommandTakesTexts(command)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown command \"", command,
-        "\"; use health, models, model, encode, translate or tokenize"));
+        "\"; use health, models, model, encode, translate, rerank, classify "
+        "or tokenize"));
   }
   return absl::OkStatus();
 }
@@ -272,6 +343,10 @@ int RunCommand(absl::string_view command, const std::vector<std::string>& args,
   if (command == "encode") return RunEncode(args, options, client, out, err);
   if (command == "translate") {
     return RunTranslate(args, options, client, out, err);
+  }
+  if (command == "rerank") return RunRerank(args, options, client, out, err);
+  if (command == "classify") {
+    return RunClassify(args, options, client, out, err);
   }
   return RunTokenize(args, options, client, out, err);
 }

@@ -1,5 +1,5 @@
 // The commands of attnserve-client: health, models, model, encode, translate,
-// tokenize.
+// rerank, classify, tokenize.
 #ifndef ATTNSERVE_CLIENT_COMMANDS_H_
 #define ATTNSERVE_CLIENT_COMMANDS_H_
 
@@ -38,6 +38,13 @@ struct CommandOptions {
   v1::TruncationDirection truncation_direction =
       v1::TRUNCATION_DIRECTION_UNSPECIFIED;  // encode, tokenize
   std::optional<std::string> target_language;
+  std::string query;          // rerank
+  uint32_t top_n = 0;         // rerank: 0 = all
+  bool return_texts = false;  // rerank
+  uint32_t top_k = 0;         // classify: 0 = all labels
+  bool raw_scores = false;    // rerank, classify: logits
+  // classify, tokenize: the texts alternate TEXT PAIR TEXT PAIR ...
+  bool pairs = false;
   bool stream = false;  // translate via TranslateStream
   bool json = false;    // one JSON object per call (per message with stream)
 };
@@ -52,7 +59,7 @@ absl::StatusOr<std::optional<bool>> ParseOptionalBool(absl::string_view flag,
                                                       absl::string_view value);
 
 // True for the commands whose arguments are texts (encode, translate,
-// tokenize).
+// rerank, classify, tokenize).
 bool CommandTakesTexts(absl::string_view command);
 // Checks the command name and its argument count; returns a usage message on
 // error.

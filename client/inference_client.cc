@@ -21,6 +21,28 @@ absl::StatusOr<v1::EncodeResponse> InferenceClient::Encode(
   return response;
 }
 
+absl::StatusOr<v1::RerankResponse> InferenceClient::Rerank(
+    const v1::RerankRequest& request) {
+  grpc::ClientContext context;
+  PrepareContext(options_, &context);
+  v1::RerankResponse response;
+  absl::Status status =
+      FromGrpcStatus(inference_->Rerank(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::ClassifyResponse> InferenceClient::Classify(
+    const v1::ClassifyRequest& request) {
+  grpc::ClientContext context;
+  PrepareContext(options_, &context);
+  v1::ClassifyResponse response;
+  absl::Status status =
+      FromGrpcStatus(inference_->Classify(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
 absl::StatusOr<v1::TranslateResponse> InferenceClient::Translate(
     const v1::TranslateRequest& request) {
   grpc::ClientContext context;

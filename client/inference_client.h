@@ -30,6 +30,9 @@ class InferenceClient {
       const v1::TranslateRequest& request,
       const std::function<void(const v1::TranslateStreamResponse&)>&
           on_message);
+  absl::StatusOr<v1::RerankResponse> Rerank(const v1::RerankRequest& request);
+  absl::StatusOr<v1::ClassifyResponse> Classify(
+      const v1::ClassifyRequest& request);
   absl::StatusOr<v1::TokenizeResponse> Tokenize(
       const v1::TokenizeRequest& request);
   absl::StatusOr<v1::ListModelsResponse> ListModels();

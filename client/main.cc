@@ -4,6 +4,8 @@
 //   attnserve-client [flags] models
 //   attnserve-client [flags] model NAME
 //   attnserve-client [flags] encode|translate|tokenize TEXT...
+//   attnserve-client [flags] rerank --query=Q TEXT...
+//   attnserve-client [flags] classify [--pairs] TEXT [PAIR] ...
 //
 // Texts also come from --file PATH (one per line, "-" = stdin) or, when none
 // are given and stdin is not a terminal, from stdin. Exit codes: 0 ok, 1 RPC
@@ -64,6 +66,17 @@ ABSL_FLAG(uint32_t, dimensions, 0,
 ABSL_FLAG(std::string, truncation_direction, "",
           "encode/tokenize: right | left, where --truncate cuts (default: "
           "right)");
+ABSL_FLAG(std::string, query, "",
+          "rerank: the query the texts are scored against");
+ABSL_FLAG(uint32_t, top_n, 0, "rerank: results returned, best first (0 = all)");
+ABSL_FLAG(bool, return_texts, false, "rerank: echo each result's text");
+ABSL_FLAG(uint32_t, top_k, 0,
+          "classify: labels per text, best first (0 = all)");
+ABSL_FLAG(bool, raw_scores, false,
+          "rerank/classify: the logits instead of the model's activation");
+ABSL_FLAG(bool, pairs, false,
+          "classify/tokenize: the texts alternate TEXT PAIR TEXT PAIR ... "
+          "(text_pairs; also lines of --file)");
 ABSL_FLAG(bool, stream, false,
           "translate with TranslateStream, printing text as it is decoded");
 ABSL_FLAG(std::string, file, "",
@@ -86,6 +99,12 @@ absl::StatusOr<CommandOptions> CommandOptionsFromFlags() {
   options.num_hypotheses = absl::GetFlag(FLAGS_num_hypotheses);
   options.truncate = absl::GetFlag(FLAGS_truncate);
   options.stream = absl::GetFlag(FLAGS_stream);
+  options.query = absl::GetFlag(FLAGS_query);
+  options.top_n = absl::GetFlag(FLAGS_top_n);
+  options.return_texts = absl::GetFlag(FLAGS_return_texts);
+  options.top_k = absl::GetFlag(FLAGS_top_k);
+  options.raw_scores = absl::GetFlag(FLAGS_raw_scores);
+  options.pairs = absl::GetFlag(FLAGS_pairs);
   options.json = absl::GetFlag(FLAGS_json);
   absl::StatusOr<v1::Pooling> pooling =
       ParsePooling(absl::GetFlag(FLAGS_pooling));
@@ -114,7 +133,8 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "attnserve-client [flags] COMMAND [ARGS]\n"
       "commands: health [SERVICE] | models | model NAME | encode TEXT... |\n"
-      "          translate TEXT... | tokenize TEXT...\n"
+      "          translate TEXT... | tokenize TEXT... |\n"
+      "          rerank --query=Q TEXT... | classify [--pairs] TEXT [PAIR]...\n"
       "exit codes: 0 ok, 1 RPC error, 2 usage, 3 health not SERVING");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return Usage("no command given");

@@ -115,12 +115,44 @@ nlohmann::json StreamMessageToJson(const v1::TranslateStreamResponse& message) {
   return json;
 }
 
+nlohmann::json RerankToJson(const v1::RerankResponse& response) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const v1::RerankResult& r : response.results()) {
+    nlohmann::json result = {{"index", r.index()}, {"score", r.score()}};
+    if (!r.text().empty()) result["text"] = r.text();
+    results.push_back(std::move(result));
+  }
+  return {{"model", response.model()},
+          {"results", std::move(results)},
+          {"usage", UsageToJson(response.usage())}};
+}
+
+nlohmann::json ClassifyToJson(const v1::ClassifyResponse& response) {
+  nlohmann::json classifications = nlohmann::json::array();
+  for (const v1::Classification& c : response.classifications()) {
+    nlohmann::json labels = nlohmann::json::array();
+    for (const v1::LabelScore& l : c.labels()) {
+      labels.push_back(
+          {{"label", l.label()}, {"id", l.id()}, {"score", l.score()}});
+    }
+    classifications.push_back({{"labels", std::move(labels)},
+                               {"input_tokens", c.input_tokens()},
+                               {"truncated", c.truncated()}});
+  }
+  return {{"model", response.model()},
+          {"classifications", std::move(classifications)},
+          {"usage", UsageToJson(response.usage())}};
+}
+
 nlohmann::json TokenizeToJson(const v1::TokenizeResponse& response) {
   nlohmann::json texts = nlohmann::json::array();
   for (const v1::TokenizedText& t : response.texts()) {
-    texts.push_back({{"token_ids", t.token_ids()},
-                     {"pieces", t.pieces()},
-                     {"truncated", t.truncated()}});
+    nlohmann::json text = {{"token_ids", t.token_ids()},
+                           {"pieces", t.pieces()},
+                           {"truncated", t.truncated()}};
+    if (t.token_type_ids_size() > 0)
+      text["token_type_ids"] = t.token_type_ids();
+    texts.push_back(std::move(text));
   }
   return {{"texts", std::move(texts)}};
 }
@@ -167,6 +199,8 @@ nlohmann::json ModelToJson(const v1::ModelInfo& m) {
       {"prompts", SortedPrompts(m)},
       {"default_prompt_name", m.default_prompt_name()},
       {"auto_truncate", m.auto_truncate()},
+      {"labels", m.labels()},
+      {"num_labels", m.num_labels()},
   };
 }
 
@@ -233,6 +267,41 @@ std::string FormatTranslate(const v1::TranslateResponse& response) {
   return out + FormatUsage(response.usage(), response.model());
 }
 
+std::string FormatRerank(const v1::RerankResponse& response,
+                         const std::vector<std::string>& texts) {
+  std::string out;
+  for (int r = 0; r < response.results_size(); ++r) {
+    const v1::RerankResult& result = response.results(r);
+    absl::StrAppendFormat(&out, "#%d [%d] %.6f", r + 1, result.index(),
+                          result.score());
+    if (result.index() < texts.size()) {
+      absl::StrAppend(&out, "  \"", Shorten(texts[result.index()]), "\"");
+    }
+    out += "\n";
+  }
+  return out + FormatUsage(response.usage(), response.model());
+}
+
+std::string FormatClassify(const v1::ClassifyResponse& response,
+                           const std::vector<std::string>& texts) {
+  std::string out;
+  for (int i = 0; i < response.classifications_size(); ++i) {
+    const v1::Classification& c = response.classifications(i);
+    std::vector<std::string> labels;
+    for (const v1::LabelScore& l : c.labels()) {
+      labels.push_back(absl::StrFormat("%s=%.6f", l.label(), l.score()));
+    }
+    absl::StrAppendFormat(&out, "[%d] %s tokens=%d%s", i,
+                          absl::StrJoin(labels, " "), c.input_tokens(),
+                          c.truncated() ? " (truncated)" : "");
+    if (static_cast<size_t>(i) < texts.size()) {
+      absl::StrAppend(&out, "  \"", Shorten(texts[i]), "\"");
+    }
+    out += "\n";
+  }
+  return out + FormatUsage(response.usage(), response.model());
+}
+
 std::string FormatTokenize(const v1::TokenizeResponse& response) {
   std::string out;
   for (int i = 0; i < response.texts_size(); ++i) {
@@ -242,6 +311,10 @@ std::string FormatTokenize(const v1::TokenizeResponse& response) {
     absl::StrAppend(&out, "    ids:    ", absl::StrJoin(t.token_ids(), " "),
                     "\n");
     absl::StrAppend(&out, "    pieces: ", absl::StrJoin(t.pieces(), " "), "\n");
+    if (t.token_type_ids_size() > 0) {
+      absl::StrAppend(
+          &out, "    types:  ", absl::StrJoin(t.token_type_ids(), " "), "\n");
+    }
   }
   return out;
 }
@@ -268,6 +341,10 @@ std::string FormatModel(const v1::ModelInfo& m) {
                       "\n");
     }
     if (m.auto_truncate()) absl::StrAppend(&out, "auto_truncate:    true\n");
+  }
+  if (m.num_labels() > 0) {
+    absl::StrAppend(&out, "labels:           ", absl::StrJoin(m.labels(), ", "),
+                    "\n");
   }
   if (m.task() == v1::TASK_TRANSLATE) {
     absl::StrAppend(
@@ -305,6 +382,8 @@ std::string FormatModels(const v1::ListModelsResponse& response) {
       details = absl::StrCat(absl::StrJoin(m.source_languages(), ","), "->",
                              absl::StrJoin(m.target_languages(), ","),
                              " beam=", m.default_beam_size());
+    } else if (m.num_labels() > 0) {
+      details = absl::StrCat("labels=", absl::StrJoin(m.labels(), ","));
     }
     if (!m.error().empty()) details = absl::StrCat("error: ", m.error());
     absl::StrAppendFormat(&out, "%-20s %-10s %-8s %-12s %s\n", m.name(),

@@ -28,6 +28,8 @@ nlohmann::json EncodeToJson(const v1::EncodeResponse& response);
 nlohmann::json TranslationToJson(const v1::Translation& translation);
 nlohmann::json TranslateToJson(const v1::TranslateResponse& response);
 nlohmann::json StreamMessageToJson(const v1::TranslateStreamResponse& message);
+nlohmann::json RerankToJson(const v1::RerankResponse& response);
+nlohmann::json ClassifyToJson(const v1::ClassifyResponse& response);
 nlohmann::json TokenizeToJson(const v1::TokenizeResponse& response);
 nlohmann::json ModelToJson(const v1::ModelInfo& model);
 nlohmann::json ModelsToJson(const v1::ListModelsResponse& response);
@@ -39,6 +41,13 @@ std::string FormatEncode(const v1::EncodeResponse& response,
 // One line per hypothesis: "[i] text  (score S, N tokens)"; n-best as "[i.k]".
 std::string FormatTranslation(size_t index, const v1::Translation& translation);
 std::string FormatTranslate(const v1::TranslateResponse& response);
+// One line per result, best first: "#rank [index] score  \"text\"" (the
+// request's text, shortened).
+std::string FormatRerank(const v1::RerankResponse& response,
+                         const std::vector<std::string>& texts);
+// One line per text: "[i] label=score ... tokens=N".
+std::string FormatClassify(const v1::ClassifyResponse& response,
+                           const std::vector<std::string>& texts);
 std::string FormatTokenize(const v1::TokenizeResponse& response);
 std::string FormatModel(const v1::ModelInfo& model);
 std::string FormatModels(const v1::ListModelsResponse& response);

@@ -23,7 +23,12 @@ class CliEndToEndTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = new ServerProcess();
-    start_status_ = new absl::Status(server_->Start());
+    // Beside the golden encoder and translator: a 1-label cross-encoder and
+    // a 3-label classifier (tests/data/cross-encoders).
+    const std::string data = ATTNSERVE_TEST_DATA_DIR "/cross-encoders/";
+    start_status_ = new absl::Status(
+        server_->Start({"--model=ce=" + data + "bert-ce-tiny",
+                        "--model=cls=" + data + "distilbert-cls3-tiny"}));
   }
   static void TearDownTestSuite() {
     // A clean exit also means no sanitizer report in the server (sanitizer
@@ -89,10 +94,12 @@ TEST_F(CliEndToEndTest, ModelsAndModel) {
   ProcessResult r = Client({"--json", "models"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json models = Json(r)["models"];
-  ASSERT_EQ(models.size(), kTranslatorAvailable ? 2u : 1u);
+  ASSERT_EQ(models.size(), kTranslatorAvailable ? 4u : 3u);
   std::map<std::string, std::string> tasks;
   for (const auto& m : models) tasks[m["name"]] = m["task"];
   EXPECT_EQ(tasks["g"], "encode");
+  EXPECT_EQ(tasks["ce"], "rerank");
+  EXPECT_EQ(tasks["cls"], "classify");
   if (kTranslatorAvailable) EXPECT_EQ(tasks["t"], "translate");
 
   r = Client({"model", "g"});
@@ -175,6 +182,88 @@ TEST_F(CliEndToEndTest, EncodeReadsStdinAndPrintsReadableSummary) {
   EXPECT_THAT(r.out, HasSubstr("[0] dims=64 norm=1.000000"));
   EXPECT_THAT(r.out, HasSubstr("[1] dims=64 norm=1.000000"));
   EXPECT_THAT(r.out, HasSubstr("model=g"));  // the only encode model was chosen
+}
+
+// Cases of a cross-encoder fixture (tests/data/cross-encoders/<model>).
+nlohmann::json CrossEncoderCases(const std::string& model) {
+  std::ifstream in(std::string(ATTNSERVE_TEST_DATA_DIR "/cross-encoders/") +
+                   model + "/cases.json");
+  return nlohmann::json::parse(in);
+}
+
+// rerank --query: each score is CrossEncoder.predict's for its pair (the
+// only rerank model is chosen), sorted best first; --top_n, --return_texts
+// and --raw_scores (the logits) reach the server.
+TEST_F(CliEndToEndTest, RerankMatchesCrossEncoderPredict) {
+  const nlohmann::json cases = CrossEncoderCases("bert-ce-tiny");
+  std::vector<std::string> args = {"--json", "--truncate", "rerank"};
+  // The passages paired with this query in the fixture, with their cases.
+  std::vector<std::string> texts;
+  std::map<std::string, const nlohmann::json*> by_pair;
+  for (const nlohmann::json& c : cases["cases"]) {
+    if (c["pair"].is_null() || c["text"] != "what is it?") continue;
+    texts.push_back(c["pair"].get<std::string>());
+    by_pair[texts.back()] = &c;
+  }
+  ASSERT_FALSE(texts.empty());
+  args.insert(args.end(), texts.begin(), texts.end());
+  args.insert(args.begin(), "--query=what is it?");
+  ProcessResult r = Client(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json json = Json(r);
+  ASSERT_EQ(json["results"].size(), by_pair.size());
+  EXPECT_EQ(json["model"], "ce");
+  const nlohmann::json& first = json["results"][0];
+  const std::string text = texts.at(first["index"].get<size_t>());
+  EXPECT_NEAR(first["score"].get<double>(),
+              (*by_pair[text])["crossencoder"]["scores"][0].get<double>(),
+              1e-5);
+
+  args.insert(args.begin(), {"--top_n=1", "--return_texts", "--raw_scores"});
+  r = Client(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json = Json(r);
+  ASSERT_EQ(json["results"].size(), 1u);
+  EXPECT_EQ(json["results"][0]["text"], text);
+  EXPECT_NEAR(json["results"][0]["score"].get<double>(),
+              (*by_pair[text])["crossencoder"]["logits"][0].get<double>(),
+              1e-5);
+
+  r = Client({"--model=cls", "--query=q", "rerank", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+}
+
+// classify --pairs: TEXT PAIR arguments; labels and scores are the
+// text-classification pipeline's, best first; --top_k cuts them.
+TEST_F(CliEndToEndTest, ClassifyPairsMatchThePipeline) {
+  const nlohmann::json cases = CrossEncoderCases("distilbert-cls3-tiny");
+  std::vector<std::string> args = {"--json", "--model=cls", "--truncate",
+                                   "--pairs", "classify"};
+  std::vector<const nlohmann::json*> want;
+  for (const nlohmann::json& c : cases["cases"]) {
+    args.push_back(c["text"].get<std::string>());
+    args.push_back(c["pair"].is_null() ? "" : c["pair"].get<std::string>());
+    want.push_back(&c["pipeline"]);
+  }
+  ProcessResult r = Client(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json json = Json(r);
+  ASSERT_EQ(json["classifications"].size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const nlohmann::json& labels = json["classifications"][i]["labels"];
+    ASSERT_EQ(labels.size(), 3u);
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(labels[k]["label"], (*want[i])["labels"][k]);
+      EXPECT_NEAR(labels[k]["score"].get<double>(),
+                  (*want[i])["scores"][k].get<double>(), 1e-5);
+    }
+  }
+  r = Client({"--model=cls", "--top_k=1", "classify", "great"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("[0] "));
+  EXPECT_THAT(r.out, HasSubstr("model=cls"));
+  EXPECT_EQ(Client({"--pairs", "--model=cls", "classify", "odd"}).exit_code, 2);
 }
 
 TEST_F(CliEndToEndTest, TokenizeMatchesGoldenIds) {
