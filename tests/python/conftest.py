@@ -1,5 +1,6 @@
 """Fixtures of the Python client tests: generated stubs, and a real attnserve-server on
-127.0.0.1 serving the golden models (bert-tiny as "g", marian-tiny as "t")."""
+127.0.0.1 serving the golden models (bert-tiny as "g", marian-tiny as "t", the cross-encoder
+fixtures bert-ce-tiny as "ce" and mpnet-multilabel-tiny as "ml")."""
 import json
 import os
 import signal
@@ -53,7 +54,10 @@ class ServerProcess:
             [exe, "--host=127.0.0.1", "--port=%d" % self.port,
              "--metrics_address=127.0.0.1", "--metrics_port=%d" % _free_port(),
              "--model=g=" + os.path.join(DATA, "bert-tiny"),
-             "--model=t=" + os.path.join(DATA, "marian-tiny"), "--threads=1"] + list(flags),
+             "--model=t=" + os.path.join(DATA, "marian-tiny"),
+             "--model=ce=" + os.path.join(DATA, "cross-encoders", "bert-ce-tiny"),
+             "--model=ml=" + os.path.join(DATA, "cross-encoders", "mpnet-multilabel-tiny"),
+             "--threads=1"] + list(flags),
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.target = "127.0.0.1:%d" % self.port
 
@@ -103,6 +107,12 @@ def server(attnserve_client):
 def client(attnserve_client, server):
     with attnserve_client.Client(server.target, timeout=60) as c:
         yield c
+
+
+def golden_cases(model):
+    """The cases.json of tests/data/<model> (e.g. "cross-encoders/bert-ce-tiny")."""
+    with open(os.path.join(DATA, model, "cases.json")) as f:
+        return json.load(f)
 
 
 def golden_case(model, name):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import golden_case, golden_tensor
+from conftest import golden_case, golden_cases, golden_tensor
 
 
 def generated_ids(sequence):
@@ -21,7 +21,10 @@ def test_health(client):
 
 def test_models(client):
     models = {m.name: m for m in client.models()}
-    assert set(models) == {"g", "t"}
+    assert set(models) == {"g", "t", "ce", "ml"}
+    assert models["ce"].task == "rerank" and models["ce"].labels == ["LABEL_0"]
+    assert models["ml"].task == "classify"
+    assert models["ml"].labels == ["toxic", "insult", "threat", "spam"]
     assert models["g"].task == "encode" and models["g"].state == "ready"
     assert models["g"].embedding_dimensions == 64
     assert models["t"].task == "translate" and models["t"].architecture == "marian"
@@ -146,3 +149,67 @@ def test_errors_carry_grpc_codes(attnserve_client, client):
     assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     with pytest.raises(ValueError):
         client.encode(["a"], model="g", pooling="sum")
+
+
+def test_rerank_matches_crossencoder_predict(client):
+    cases = [c for c in golden_cases("cross-encoders/bert-ce-tiny")["cases"]
+             if c["pair"] is not None and c["text"]]
+    for c in cases:
+        got = client.rerank(c["text"], [c["pair"]], model="ce", truncate=True)
+        assert got[0].index == 0 and got[0].text is None
+        assert got[0].score == pytest.approx(c["crossencoder"]["scores"][0], abs=1e-5)
+        raw = client.rerank(c["text"], [c["pair"]], model="ce", truncate=True, raw_scores=True)
+        assert raw[0].score == pytest.approx(c["crossencoder"]["logits"][0], abs=1e-5)
+    # One call of many passages: sorted best first; top_n is the head; return_texts echoes.
+    passages = [c["pair"] for c in cases]
+    ranked = client.rerank("what is it?", passages, model="ce", truncate=True)
+    assert sorted(r.index for r in ranked) == list(range(len(passages)))
+    assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    top = client.rerank("what is it?", passages, model="ce", truncate=True, top_n=2,
+                        return_texts=True)
+    assert [r.index for r in top] == [r.index for r in ranked[:2]]
+    assert [r.text for r in top] == [passages[r.index] for r in ranked[:2]]
+
+
+def test_classify_multilabel_matches_the_pipeline(client):
+    fixture = golden_cases("cross-encoders/mpnet-multilabel-tiny")
+    cases = fixture["cases"]
+    got = client.classify([c["text"] for c in cases],
+                          text_pairs=[c["pair"] or "" for c in cases], model="ml",
+                          truncate=True)
+    assert len(got) == len(cases)
+    for g, c in zip(got, cases):
+        want = c["pipeline"]
+        assert [l.label for l in g.labels] == want["labels"]
+        assert [l.score for l in g.labels] == pytest.approx(want["scores"], abs=1e-5)
+        assert g.input_tokens == len(want["ids"])
+    top = client.classify([cases[0]["text"]], model="ml", top_k=2, raw_scores=True,
+                          truncate=True)[0]
+    assert len(top.labels) == 2
+    assert top.labels[0].label == fixture["labels"][top.labels[0].id]
+
+
+def test_tokenize_pairs_give_type_ids(client):
+    cases = golden_cases("cross-encoders/bert-ce-tiny")["cases"]
+    got = client.tokenize([c["text"] for c in cases], model="ce", truncate=True,
+                          text_pairs=[c["pair"] or "" for c in cases])
+    for t, c in zip(got, cases):
+        assert t.token_ids == c["pipeline"]["ids"]
+        assert t.token_type_ids == c["pipeline"]["type_ids"]
+
+
+def test_rerank_and_classify_errors(attnserve_client, client):
+    import grpc
+    err = attnserve_client.AttnserveError
+    with pytest.raises(err) as e:
+        client.rerank("q", ["t"], model="ml")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "4 labels" in e.value.details
+    with pytest.raises(err) as e:
+        client.rerank("", ["t"], model="ce")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "query" in e.value.details
+    with pytest.raises(err) as e:
+        client.classify(["a", "b"], text_pairs=["x"], model="ml")
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "text_pairs" in e.value.details
+    with pytest.raises(err) as e:
+        client.rerank("q", ["t"], model="nope")
+    assert e.value.code == grpc.StatusCode.NOT_FOUND

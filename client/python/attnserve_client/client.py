@@ -79,6 +79,29 @@ class TokenizedText:
     token_ids: List[int]
     pieces: List[str]
     truncated: bool
+    # Rerank/Classify models: the token type of each id (empty for other models).
+    token_type_ids: List[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RerankResult:
+    index: int  # position of the text in the call's `texts`
+    score: float
+    text: Optional[str]  # with return_texts=True
+
+
+@dataclasses.dataclass
+class LabelScore:
+    label: str  # config.json id2label
+    id: int
+    score: float
+
+
+@dataclasses.dataclass
+class Classification:
+    labels: List[LabelScore]  # best first
+    input_tokens: int
+    truncated: bool
 
 
 @dataclasses.dataclass
@@ -86,7 +109,7 @@ class ModelInfo:
     name: str
     path: str
     architecture: str
-    task: str  # "encode" | "translate"
+    task: str  # "encode" | "translate" | "rerank" | "classify"
     state: str  # "loading" | "ready" | "failed"
     error: str
     max_input_tokens: int
@@ -96,6 +119,7 @@ class ModelInfo:
     raw: "pb.ModelInfo"  # every field, as the server sent it
     prompts: Dict[str, str] = dataclasses.field(default_factory=dict)  # encode models
     default_prompt_name: str = ""
+    labels: List[str] = dataclasses.field(default_factory=list)  # rerank/classify models
 
 
 def _enum_name(enum, value: int, prefix: str) -> str:
@@ -115,7 +139,8 @@ def _model_info(m) -> ModelInfo:
         state=_enum_name(pb.ModelState, m.state, "MODEL_STATE_"), error=m.error,
         max_input_tokens=m.max_input_tokens, embedding_dimensions=m.embedding_dimensions,
         source_languages=list(m.source_languages), target_languages=list(m.target_languages),
-        raw=m, prompts=dict(m.prompts), default_prompt_name=m.default_prompt_name)
+        raw=m, prompts=dict(m.prompts), default_prompt_name=m.default_prompt_name,
+        labels=list(m.labels))
 
 
 def _read(path: Optional[str]) -> Optional[bytes]:
@@ -257,19 +282,53 @@ class Client:
         except grpc.RpcError as e:
             raise AttnserveError(e.code(), e.details()) from None
 
+    def rerank(self, query: str, texts: Union[str, Iterable[str]], model: str = "",
+               top_n: int = 0, return_texts: bool = False, raw_scores: bool = False,
+               truncate: bool = False, timeout: Optional[float] = None) -> List[RerankResult]:
+        """Scores of (query, text) pairs from a 1-label cross-encoder, best first (ties in
+        request order): what CrossEncoder(folder).predict returns (the logits with
+        raw_scores=True). top_n: results returned, 0 = all; truncate: cut over-long pairs
+        (longest_first, as CrossEncoder does) instead of failing."""
+        request = pb.RerankRequest(model=model, query=query, texts=_texts(texts), top_n=top_n,
+                                   return_texts=return_texts, raw_scores=raw_scores,
+                                   truncate=truncate)
+        response = self._call(self._stub.Rerank, request, timeout)
+        return [RerankResult(r.index, r.score, r.text if return_texts else None)
+                for r in response.results]
+
+    def classify(self, texts: Union[str, Iterable[str]],
+                 text_pairs: Optional[Iterable[str]] = None, model: str = "", top_k: int = 0,
+                 raw_scores: bool = False, truncate: bool = False,
+                 timeout: Optional[float] = None) -> List[Classification]:
+        """Label scores of each text (or (text, text_pair)), in order, labels best first:
+        what transformers' pipeline("text-classification")(..., top_k=None) returns (the
+        logits with raw_scores=True). text_pairs: None or one per text ("" = the text alone);
+        top_k: labels per text, 0 = all."""
+        request = pb.ClassifyRequest(model=model, texts=_texts(texts),
+                                     text_pairs=[] if text_pairs is None else _texts(text_pairs),
+                                     top_k=top_k, raw_scores=raw_scores, truncate=truncate)
+        response = self._call(self._stub.Classify, request, timeout)
+        return [Classification([LabelScore(l.label, l.id, l.score) for l in c.labels],
+                               c.input_tokens, c.truncated)
+                for c in response.classifications]
+
     def tokenize(self, texts: Union[str, Iterable[str]], model: str = "",
                  truncate: bool = False, target_language: Optional[str] = None,
                  timeout: Optional[float] = None,
-                 truncation_direction: Optional[str] = None) -> List[TokenizedText]:
+                 truncation_direction: Optional[str] = None,
+                 text_pairs: Optional[Iterable[str]] = None) -> List[TokenizedText]:
+        """text_pairs (Rerank/Classify models): as classify's."""
         if truncation_direction not in _TRUNCATION:
             raise ValueError("truncation_direction=%r is not one of right, left" %
                              (truncation_direction,))
         request = pb.TokenizeRequest(model=model, texts=_texts(texts), truncate=truncate,
-                                     truncation_direction=_TRUNCATION[truncation_direction])
+                                     truncation_direction=_TRUNCATION[truncation_direction],
+                                     text_pairs=[] if text_pairs is None else _texts(text_pairs))
         if target_language is not None:
             request.target_language = target_language
         response = self._call(self._stub.Tokenize, request, timeout)
-        return [TokenizedText(list(t.token_ids), list(t.pieces), t.truncated)
+        return [TokenizedText(list(t.token_ids), list(t.pieces), t.truncated,
+                              list(t.token_type_ids))
                 for t in response.texts]
 
     def health(self, service: str = "", timeout: Optional[float] = None) -> str:
