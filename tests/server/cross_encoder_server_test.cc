@@ -5,8 +5,10 @@
 // order, token ids and types equal the pipeline's tokenizer; the errors name
 // the field; ListModels shows the tasks; /metrics counts the calls.
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -355,6 +357,45 @@ TEST_F(CrossEncoderServerTest, MetricsCountRerankAndClassifyCalls) {
                         "dtype=\"float32\",model=\"distilbert-cls3-tiny\","
                         "state=\"ready\",task=\"classify\"}"),
             1);
+}
+
+// A Rerank of 100 short passages reaching an idle model runs in
+// ceil(100 / max_batch_size) batches: its pairs are not computed one by one.
+TEST_F(CrossEncoderServerTest, ARerankOfAHundredPassagesRunsInFullBatches) {
+  const std::string model = "xlm-roberta-ce-tiny";
+  const std::string series =
+      absl::StrCat("{method=\"rerank\",model=\"", model, "\"}");
+  auto batches = [&]() -> std::pair<double, double> {
+    absl::StatusOr<std::string> text = FetchMetrics(server_->metrics_port());
+    EXPECT_TRUE(text.ok()) << text.status();
+    if (!text.ok()) return {-1, -1};
+    const double count =
+        MetricValue(*text, "attnserve_batch_size_count" + series);
+    const double sum = MetricValue(*text, "attnserve_batch_size_sum" + series);
+    return {std::isnan(count) ? 0 : count, std::isnan(sum) ? 0 : sum};
+  };
+  const auto before = batches();
+  v1::RerankRequest request;
+  request.set_model(model);
+  request.set_query("which passage?");
+  request.set_truncate(true);  // the tiny vocabulary splits words finely
+  for (int i = 0; i < 100; ++i)
+    request.add_texts(absl::StrCat("passage number ", i));
+  v1::RerankResponse response;
+  const grpc::Status status = Rerank(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.results_size(), 100);
+  const auto after = batches();
+  v1::GetModelRequest get;
+  get.set_name(model);
+  v1::ModelInfo info;
+  grpc::ClientContext context;
+  Prepare(&context);
+  ASSERT_TRUE(server_->stub()->GetModel(&context, get, &info).ok());
+  const int per_batch = static_cast<int>(info.batching().max_batch_size());
+  ASSERT_GT(per_batch, 0);
+  EXPECT_EQ(after.second - before.second, 100);
+  EXPECT_EQ(after.first - before.first, (100 + per_batch - 1) / per_batch);
 }
 
 }  // namespace
