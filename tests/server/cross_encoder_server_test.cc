@@ -310,6 +310,17 @@ TEST_F(CrossEncoderServerTest, InvalidCallsNameTheField) {
   classify.add_text_pairs(long_passage);
   expect_invalid(Classify(classify, &classified), "text_pairs[1]");
 
+  // Encode on a cross-encoder: the model serves another task.
+  v1::EncodeRequest encode;
+  encode.set_model("bert-ce-tiny");
+  encode.add_texts("a");
+  v1::EncodeResponse encoded;
+  grpc::ClientContext encode_context;
+  Prepare(&encode_context);
+  status = server_->stub()->Encode(&encode_context, encode, &encoded);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("Rerank or Classify"));
+
   rerank.set_model("no-such-model");
   EXPECT_EQ(Rerank(rerank, &reranked).error_code(),
             grpc::StatusCode::NOT_FOUND);
