@@ -10,6 +10,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes  # noqa: E402
+
 # attnserve precision -> the peers at equal precision.
 EQUAL = {"float32": [("hf", "float32"), ("ort", "float32"),
                      ("ort", "float32+optimizer"), ("ct2", "float32")],
@@ -32,6 +35,9 @@ def col_name(engine, precision):
 def label_of(kind, model, shape):
     if kind == "enc":
         return f"{model} {shape}"
+    if kind == "rerank":  # shapes.Case.shape: 1x<passages>x<tokens per pair>
+        _, passages, tokens = shape.split("x")
+        return shapes.rerank_label(model, int(passages), int(tokens))
     m = re.match(r"(greedy|beam)(\d+)_b(\d+)_", shape)
     mode = "greedy" if m.group(1) == "greedy" else f"beam {m.group(2)}"
     return f"{model} {mode} batch {m.group(3)}"
@@ -128,6 +134,46 @@ def isa(lscpu):
     return model, " ".join(flags)
 
 
+# Peer precision -> attnserve's at equal precision.
+SAME = {"float32": "float32", "float32+optimizer": "float32",
+        "int8": "int8", "bfloat16": "bfloat16"}
+
+
+def rerank_table(t, cases, by, w):
+    """The rerank cases in pairs/s, each peer against attnserve at equal
+    precision and against attnserve's fastest precision."""
+    for k, m, s, label in cases:
+        if k != "rerank":
+            continue
+        per_pair = int(s.split("x")[2])
+        cells = by.get((t, k, m, s), {})
+        ok = {c: r["tokens_per_s"] / per_pair for c, r in cells.items()
+              if "tokens_per_s" in r}
+        ours = {p: v for (e, p), v in ok.items() if e == "attnserve"}
+        w("")
+        w(f"## {t} thread{'s' if t > 1 else ''}: rerank, pairs/s ({label})")
+        w("")
+        w("| engine | precision | pairs/s | attnserve equal precision / "
+          "engine | attnserve fastest / engine |")
+        w("|---|---|---|---|---|")
+        fastest = max(ours.values()) if ours else None
+        for c in COLUMNS:
+            if c not in cells:
+                continue
+            engine, precision = c
+            if cells[c].get("error", "").startswith("not run"):
+                continue  # listed under "Not available here"
+            if c not in ok:
+                w(f"| {SHORT[engine]} | {PREC[precision]} | n/a | n/a | n/a |")
+                continue
+            same = ours.get(SAME.get(precision))
+            ratio = lambda v: ("-" if engine == "attnserve" or v is None else
+                               (f"**{v / ok[c]:.2f}**" if v < ok[c]
+                                else f"{v / ok[c]:.2f}"))
+            w(f"| {SHORT[engine]} | {PREC[precision]} | {fmt(ok[c])} | "
+              f"{ratio(same)} | {ratio(fastest)} |")
+
+
 def render(run_dir):
     results, versions = load(run_dir)
     by, rows = ratios_of(results)
@@ -173,8 +219,18 @@ def render(run_dir):
       "`</s>`; bench/peers/shapes.py). Encoder: real tokens per second of one "
       "forward pass (attnserve: embeddings incl. pooling; peers: last hidden "
       "state). Decoder: generated tokens per second of one generate call "
-      "(source 32 tokens, 64 new tokens). Each figure is the median of the "
-      "timed calls after one warm-up call.")
+      "(source 32 tokens, 64 new tokens). Rerank (`minilm-ce`: a "
+      "random-weight BertForSequenceClassification with 1 label at "
+      "ms-marco-MiniLM-L-6-v2's shape, saved by transformers): 1 query x "
+      "100 passages as text, words that are each one token of the bert-base "
+      "vocabulary, 64 tokens per pair with [CLS]/[SEP] and token types 0/1, "
+      "tokenized inside every timed call, in batches of 32 (attnserve: "
+      "`SequenceClassifier` Tokenize + Classify packed, as a Rerank call; "
+      "PyTorch: sentence-transformers `CrossEncoder.predict(pairs, "
+      "batch_size=32)`; ONNX Runtime: the fast tokenizer + `session.run` for "
+      "the logits per batch), then the sigmoid and the order by score; its "
+      "tokens/s are pair tokens (pairs/s = tokens/s / 64). Each figure is "
+      "the median of the timed calls after one warm-up call.")
     w("")
     w("## Machine and run")
     w("")
@@ -247,6 +303,7 @@ def render(run_dir):
         w("")
         w("Bold: below 1.0 (the peer is faster). n/a: one side could not run "
           "(see below).")
+        rerank_table(t, cases, by, w)
     w("")
     w("## Not available here (with the engine's own reason)")
     w("")

@@ -3,15 +3,18 @@
 # PyTorch/transformers (fp32, bf16), ONNX Runtime (fp32, fp32 + transformer
 # optimizer, int8 dynamic) and CTranslate2 (float32, int16, int8) against
 # attnserve (float32, int8; bf16 where the CPU has it) on encoder shapes
-# (bert-base, the real all-MiniLM-L6-v2, XLM-R-base) and the opus-mt-en-de
-# decoder shape.
+# (bert-base, the real all-MiniLM-L6-v2, XLM-R-base), the opus-mt-en-de
+# decoder shape and a rerank of 1 query x 100 passages by a MiniLM-L6-shape
+# cross-encoder (minilm-ce; PyTorch through sentence-transformers'
+# CrossEncoder).
 # Writes bench/peers/last_run/*.json (+ peers.json) and bench/peers/README.md.
 #
 #   bench/peers/run.sh [BUILD_DIR]   (default: build-peers; built if missing)
 #   PEERS_QUICK=1      fewer shapes and timed calls (development)
 #   PEERS_THREADS="2 1" thread counts (default "2 1", quick "2")
 #   PEERS_REPS=N       timed calls per case (default 5, quick 2)
-#   PEERS_MODELS="bert-base minilm xlm-r-base"  only these models' cases
+#   PEERS_MODELS="bert-base minilm xlm-r-base minilm-ce"  only these models'
+#                      cases (and make_models.py makes only their folders)
 #                      (default: every model; the README says so)
 #   RENDER_ONLY=1      re-render README.md from last_run/ without running
 #   OMP_WAIT_POLICY    unset by default: every OpenMP engine (attnserve,
