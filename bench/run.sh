@@ -92,20 +92,24 @@ if [[ -z "${RENDER_ONLY:-}" && "${INTERACTIVE:-1}" != 0 ]]; then
     echo "bench/interactive.sh failed: the README has no interactive section" >&2
 fi
 
+# The PNGs are drawn from a new run's data only (RENDER_ONLY and RERANK_ONLY
+# keep the ones on disk, drawn from the same last_run/ files).
 source "$here/bench_venv.sh"
 pngs=()
-if py="$(bench_python)"; then
+if [[ -n "${RENDER_ONLY:-}" ]]; then
+  :
+elif py="$(bench_python)"; then
   [[ -s "$out/sweep.csv" ]] &&
     "$py" "$here/render_serving.py" --plot-sweep "$out/sweep.csv" "$here"
   [[ -s "$out/bench.json" ]] &&
     "$py" "$here/render_serving.py" --plot-threads "$out/bench.json" \
       "$here/thread_scaling.png"
-  for p in batch_sweep_f32.png batch_sweep_int8.png thread_scaling.png; do
-    [[ -s "$here/$p" ]] && pngs+=(--png "$p")
-  done
 else
   echo "no matplotlib: skipping the PNGs" >&2
 fi
+for p in batch_sweep_f32.png batch_sweep_int8.png thread_scaling.png; do
+  [[ -s "$here/$p" ]] && pngs+=(--png "$p")
+done
 serving_json=()
 [[ -s "$out/serving.json" ]] && serving_json=(--json "$out/serving.json")
 echo >> "$out/README.md.new"
