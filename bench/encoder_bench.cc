@@ -356,13 +356,93 @@ void BM_EncoderRaggedOverUniform(benchmark::State& state) {
 constexpr int kRerankPassages = 100, kRerankBatch = 32;
 constexpr int kQueryWords = 7, kPassageWords = 54;
 
-// A BertForSequenceClassification folder (1 label, random weights, F32
-// safetensors) at `which`'s shape, with a WordPiece vocabulary of
-// bert-base-uncased's size and special ids: [PAD] 0, [UNK] 100, [CLS] 101,
-// [SEP] 102, [MASK] 103, "w<i>" from 1000 (the layout of
-// bench/peers/make_models.py's vocabulary). Written once per shape under the
-// temp directory, removed at exit: the model is loaded through
-// SequenceClassifier::Load, the server's path.
+// config.json of a BertForSequenceClassification with 1 label at shape `c`.
+void WriteClassifierConfig(const std::string& path, const EncoderConfig& c) {
+  nlohmann::json config = {
+      {"architectures", {"BertForSequenceClassification"}},
+      {"model_type", "bert"},
+      {"hidden_size", c.hidden_size},
+      {"num_hidden_layers", c.num_layers},
+      {"num_attention_heads", c.num_heads},
+      {"intermediate_size", c.intermediate_size},
+      {"vocab_size", c.vocab_size},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"type_vocab_size", 2},
+      {"hidden_act", "gelu"},
+      {"layer_norm_eps", 1e-12},
+      {"pad_token_id", 0},
+      {"id2label", {{"0", "LABEL_0"}}}};
+  std::ofstream(path + "/config.json") << config.dump(2);
+}
+
+// vocab.txt with bert-base-uncased's special ids ([PAD] 0, [UNK] 100, [CLS]
+// 101, [SEP] 102, [MASK] 103), "[unused<i>]" below 1000 and "w<i>" from 1000:
+// the layout of bench/peers/make_models.py's vocabulary, in which each word
+// of RerankTexts is one token.
+void WriteWordVocab(const std::string& path, int64_t size) {
+  const std::map<int64_t, const char*> special = {{0, "[PAD]"},
+                                                  {100, "[UNK]"},
+                                                  {101, "[CLS]"},
+                                                  {102, "[SEP]"},
+                                                  {103, "[MASK]"}};
+  std::ofstream vocab(path + "/vocab.txt");
+  for (int64_t i = 0; i < size; ++i) {
+    if (auto it = special.find(i); it != special.end()) {
+      vocab << it->second << "\n";
+    } else if (i < 1000) {
+      vocab << "[unused" << i << "]\n";
+    } else {
+      vocab << "w" << i << "\n";
+    }
+  }
+}
+
+// Random weights of a 1-label BertForSequenceClassification at shape `c`, in
+// the names transformers saves (core/models/bert.cc reads them), as F32
+// safetensors bytes.
+std::string RandomClassifierSafetensors(const EncoderConfig& c) {
+  const int64_t h = c.hidden_size, f = c.intermediate_size;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  uint32_t seed = 1;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    const bool gamma = name.ends_with("LayerNorm.weight");
+    tensors.emplace_back(name, gamma ? RandomGamma(shape[0], seed++)
+                                     : RandomTensor(shape, seed++));
+  };
+  auto layer_norm = [&](const std::string& name) {
+    add(name + ".weight", {h});
+    add(name + ".bias", {h});
+  };
+  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
+    add(name + ".weight", {out, in});
+    add(name + ".bias", {out});
+  };
+  const std::string e = "bert.embeddings.";
+  add(e + "word_embeddings.weight", {c.vocab_size, h});
+  add(e + "position_embeddings.weight", {c.max_position_embeddings, h});
+  add(e + "token_type_embeddings.weight", {2, h});
+  layer_norm(e + "LayerNorm");
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = "bert.encoder.layer." + std::to_string(l) + ".";
+    for (const char* qkv : {"query", "key", "value"})
+      linear(p + "attention.self." + qkv, h, h);
+    linear(p + "attention.output.dense", h, h);
+    layer_norm(p + "attention.output.LayerNorm");
+    linear(p + "intermediate.dense", f, h);
+    linear(p + "output.dense", h, f);
+    layer_norm(p + "output.LayerNorm");
+  }
+  linear("bert.pooler.dense", h, h);
+  linear("classifier", 1, h);
+  std::vector<std::pair<std::string, const Tensor*>> named;
+  for (const auto& [name, t] : tensors) named.emplace_back(name, &t);
+  return F32Safetensors(named);
+}
+
+// A BertForSequenceClassification folder (1 label, random weights) at
+// `which`'s shape with the word vocabulary above, written once per shape
+// under the temp directory and removed at exit, so that the model is loaded
+// through SequenceClassifier::Load, the server's path.
 std::string RerankFolder(int which) {
   struct Folders {
     std::map<int, std::string> paths;
@@ -379,74 +459,10 @@ std::string RerankFolder(int which) {
            std::to_string(getpid())))
              .string();
   std::filesystem::create_directories(path);
-  nlohmann::json config = {
-      {"architectures", {"BertForSequenceClassification"}},
-      {"model_type", "bert"},
-      {"hidden_size", c.hidden_size},
-      {"num_hidden_layers", c.num_layers},
-      {"num_attention_heads", c.num_heads},
-      {"intermediate_size", c.intermediate_size},
-      {"vocab_size", c.vocab_size},
-      {"max_position_embeddings", c.max_position_embeddings},
-      {"type_vocab_size", 2},
-      {"hidden_act", "gelu"},
-      {"layer_norm_eps", 1e-12},
-      {"pad_token_id", 0},
-      {"id2label", {{"0", "LABEL_0"}}}};
-  std::ofstream(path + "/config.json") << config.dump(2);
-  std::ofstream vocab(path + "/vocab.txt");
-  const std::map<int, const char*> special = {{0, "[PAD]"},
-                                              {100, "[UNK]"},
-                                              {101, "[CLS]"},
-                                              {102, "[SEP]"},
-                                              {103, "[MASK]"}};
-  for (int i = 0; i < c.vocab_size; ++i) {
-    if (auto it = special.find(i); it != special.end()) {
-      vocab << it->second << "\n";
-    } else if (i < 1000) {
-      vocab << "[unused" << i << "]\n";
-    } else {
-      vocab << "w" << i << "\n";
-    }
-  }
-  vocab.close();
-  // Tensors in the names transformers saves (core/models/bert.cc reads them).
-  const int64_t h = c.hidden_size, f = c.intermediate_size;
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  uint32_t seed = 1;
-  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
-    const bool gamma = name.ends_with("LayerNorm.weight");
-    tensors.emplace_back(name, gamma ? RandomGamma(shape[0], seed++)
-                                     : RandomTensor(shape, seed++));
-  };
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
-    add(name + ".weight", {out, in});
-    add(name + ".bias", {out});
-  };
-  const std::string e = "bert.embeddings.";
-  add(e + "word_embeddings.weight", {c.vocab_size, h});
-  add(e + "position_embeddings.weight", {c.max_position_embeddings, h});
-  add(e + "token_type_embeddings.weight", {2, h});
-  add(e + "LayerNorm.weight", {h});
-  add(e + "LayerNorm.bias", {h});
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = "bert.encoder.layer." + std::to_string(l) + ".";
-    for (const char* qkv : {"query", "key", "value"})
-      linear(p + "attention.self." + qkv, h, h);
-    linear(p + "attention.output.dense", h, h);
-    add(p + "attention.output.LayerNorm.weight", {h});
-    add(p + "attention.output.LayerNorm.bias", {h});
-    linear(p + "intermediate.dense", f, h);
-    linear(p + "output.dense", h, f);
-    add(p + "output.LayerNorm.weight", {h});
-    add(p + "output.LayerNorm.bias", {h});
-  }
-  linear("bert.pooler.dense", h, h);
-  linear("classifier", 1, h);
-  std::vector<std::pair<std::string, const Tensor*>> named;
-  for (const auto& [name, t] : tensors) named.emplace_back(name, &t);
+  WriteClassifierConfig(path, c);
+  WriteWordVocab(path, c.vocab_size);
   std::ofstream(path + "/model.safetensors", std::ios::binary)
-      << F32Safetensors(named);
+      << RandomClassifierSafetensors(c);
   return path;
 }
 
