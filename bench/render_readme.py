@@ -223,7 +223,7 @@ def rerank_section(path, load, w):
         name = {0: "MiniLM-L6 (ms-marco-MiniLM-L-6-v2's shape)",
                 1: "bert-base (bge-reranker-base's compute shape)"}.get(model, MODELS[model])
         if b.get("error_occurred"):
-            rows.append([name, DTYPES[dt], th, "-", "-", "-", "-", "-",
+            rows.append([name, DTYPES[dt], th, "-", "-", "-", "-", "-", "-", "-",
                          "not available: " + b.get("error_message", "")[:90]])
             continue
         f32 = found.get((model, th, 0))
@@ -231,7 +231,9 @@ def rerank_section(path, load, w):
               if f32 and "pairs/s" in f32 and dt != 0 else "-")
         rows.append([name, DTYPES[dt], th, f"{ms(b):.0f}", f"{b['pairs/s']:.1f}",
                      f"{b['tokens/s']:.0f}", f"{100 * b['peak_frac']:.0f}%", vs,
-                     f"{100 * b['tokenize_frac']:.1f}%"])
+                     f"{100 * b['tokenize_frac']:.1f}%",
+                     f"{b['pairs/cpu_s']:.1f}" if "pairs/cpu_s" in b else "-",
+                     f"{b['cpu_per_wall']:.2f}" if "cpu_per_wall" in b else "-"])
     date = data.get("context", {}).get("date", "?")
     w("\n## Rerank (1 query × 100 passages, ~64 tokens)\n\n")
     w(f"`BM_Rerank` rows of one run ({date}, `{os.path.basename(path)}`"
@@ -245,11 +247,13 @@ def rerank_section(path, load, w):
       "each logit, the order by score. `% of peak` = matmul GFLOP/s over the "
       "oneDNN matmul peak of the same precision and threads measured right after "
       "the row; `vs f32` = pairs/s over the f32 row's; `tokenize` = the share of "
-      "the call spent tokenizing. The same case against sentence-transformers' "
+      "the call spent tokenizing; `pairs/CPU-s` divides by the process CPU time "
+      "(all threads) and `CPU/wall` below the thread count means other processes "
+      "held the cores (then read `pairs/CPU-s` and the ratios). The same case against sentence-transformers' "
       "`CrossEncoder` and ONNX Runtime is in [peers/README.md](peers/README.md) "
       "(`minilm-ce`).\n\n")
     w(table(["model", "dtype", "threads", "ms/call", "pairs/s", "tokens/s",
-             "% of peak", "vs f32", "tokenize"], rows))
+             "% of peak", "vs f32", "tokenize", "pairs/CPU-s", "CPU/wall"], rows))
 
 
 def architectures_section(path, w):
