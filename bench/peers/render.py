@@ -285,10 +285,12 @@ def subset_section(sub_dir, w):
       + (" (a loaded machine: the absolute figures are indicative; read "
          "the ratios of this run)" if loaded(meta) else "") + "; "
       f"{', '.join(f'{k} {v}' for k, v in versions.items())}.")
+    run = (f"{'quick ' if meta.get('quick') else ''}run "
+           f"{meta.get('date', '?')[:16]}")
     thread_tables(threads, case_list(results), by, rows, w,
-                  prefix=f"{models}: ")
+                  prefix=f"{models}, separate {run}: ")
     w("")
-    w("Not available in this run:")
+    w(f"## {models}: not available in this run")
     w("")
     not_available(results, w)
 
