@@ -13,6 +13,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/models/sequence_classifier.h"
 #include "core/ops/linear.h"
 #include "core/ops/quantize.h"
 
@@ -161,6 +162,56 @@ double ReadBandwidth(int64_t bytes, int threads, int reps) {
   for (uint64_t v : sums) total += v;
   benchmark::DoNotOptimize(total);  // the reads are not optimised away
   return best;
+}
+
+RerankRequest RerankTexts(int passages, int query_words, int passage_words) {
+  auto text = [](int p, int words) {
+    std::string out;
+    for (int t = 0; t < words; ++t) {
+      if (t > 0) out += ' ';
+      out += "w" + std::to_string(1000 + ((p + 1) * 1009 + t * 7919) % 20000);
+    }
+    return out;
+  };
+  RerankRequest r;
+  r.query = text(-1, query_words);
+  for (int p = 0; p < passages; ++p)
+    r.passages.push_back(text(p, passage_words));
+  return r;
+}
+
+absl::StatusOr<int> RerankCall(SequenceClassifier* model,
+                               const RerankRequest& request, int batch,
+                               std::vector<int>* lengths, double* tokenize_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Encoding> pairs;
+  for (const std::string& passage : request.passages) {
+    absl::StatusOr<Encoding> e =
+        model->Tokenize(request.query, passage, {.truncate = true});
+    if (!e.ok()) return e.status();
+    pairs.push_back(*std::move(e));
+  }
+  *tokenize_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::vector<float> scores;
+  lengths->clear();
+  for (size_t b = 0; b < pairs.size(); b += batch) {
+    std::vector<absl::Span<const int32_t>> ids, types;
+    for (size_t i = b; i < std::min(pairs.size(), b + batch); ++i) {
+      ids.push_back(pairs[i].ids);
+      types.push_back(pairs[i].type_ids);
+      lengths->push_back(static_cast<int>(pairs[i].ids.size()));
+    }
+    absl::StatusOr<std::vector<std::vector<float>>> logits =
+        model->Classify(ids, types);
+    if (!logits.ok()) return logits.status();
+    for (std::vector<float>& l : *logits) {
+      ApplyScoreActivation(model->rerank_activation(), absl::MakeSpan(l));
+      scores.push_back(l[0]);
+    }
+  }
+  return OrderByScore(scores).front();
 }
 
 }  // namespace attnserve::bench

@@ -7,8 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
+
+namespace attnserve {
+class SequenceClassifier;
+}
 
 namespace attnserve::bench {
 
@@ -49,6 +54,27 @@ std::string KernelName(const std::string& impl, DType dtype);
 
 // The precision short name used in benchmark names ("f32", "bf16", "int8").
 const char* ShortName(DType dtype);
+
+// A rerank request of 1 query and `passages` passages whose words are
+// "w<id>" with id = 1000 + ((p + 1) * 1009 + t * 7919) % 20000 for word t of
+// passage p (p = -1: the query), the formula of bench/peers/shapes.py
+// rerank_texts: in the benchmarks' vocabularies ("w<i>" for i >= 1000) each
+// word is one token, so a pair is query_words + passage_words + 3 tokens.
+struct RerankRequest {
+  std::string query;
+  std::vector<std::string> passages;
+};
+RerankRequest RerankTexts(int passages, int query_words, int passage_words);
+
+// One Rerank call as the server runs it: every (query, passage) tokenized
+// (truncation on, as CrossEncoder.predict), Classify in batches of `batch`
+// pairs in order (the batcher's max_batch_size; packed without padding), the
+// model's rerank activation per score, then OrderByScore. Returns the best
+// passage's index; *lengths gets each pair's token count and *tokenize_s
+// accumulates the tokenization time.
+absl::StatusOr<int> RerankCall(SequenceClassifier* model,
+                               const RerankRequest& request, int batch,
+                               std::vector<int>* lengths, double* tokenize_s);
 
 }  // namespace attnserve::bench
 

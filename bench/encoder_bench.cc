@@ -16,18 +16,25 @@
 //                 bandwidth of a buffer that size), both measured in the run
 //   bw_bound      1 when the weight read is the larger of the two
 // Label: model, precision, and the kernel oneDNN chose for the FFN matmul.
+// BM_Rerank (a cross-encoder reranking 1 query x 100 passages, as a Rerank
+// call runs) counts pairs/s, tokens/s and peak_frac, plus tokenize_frac.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
 #include <tuple>
 
 #include "bench/bench_util.h"
+#include "core/models/safetensors_writer.h"
+#include "core/models/sequence_classifier.h"
 #include "core/models/transformer_encoder.h"
 #include "core/ops/linear.h"
 #include "core/ops/quantize.h"
@@ -340,6 +347,204 @@ void BM_EncoderRaggedOverUniform(benchmark::State& state) {
   state.counters["threads"] = state.range(1);
 }
 
+// A cross-encoder reranking 1 query x 100 passages the way the server runs
+// a Rerank call (RerankCall, bench_util.h): every pair tokenized ([CLS] query
+// [SEP] passage [SEP], token types 0 then 1), then Classify in batches of 32
+// (the server's default max_batch_size; packed without padding), the sigmoid of
+// each logit, and the order by score. Query 7 words, passages 54: 64 tokens per
+// pair with the specials (9 of type 0, 55 of type 1), 6400 per call.
+constexpr int kRerankPassages = 100, kRerankBatch = 32;
+constexpr int kQueryWords = 7, kPassageWords = 54;
+
+// config.json of a BertForSequenceClassification with 1 label at shape `c`.
+void WriteClassifierConfig(const std::string& path, const EncoderConfig& c) {
+  nlohmann::json config = {
+      {"architectures", {"BertForSequenceClassification"}},
+      {"model_type", "bert"},
+      {"hidden_size", c.hidden_size},
+      {"num_hidden_layers", c.num_layers},
+      {"num_attention_heads", c.num_heads},
+      {"intermediate_size", c.intermediate_size},
+      {"vocab_size", c.vocab_size},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"type_vocab_size", 2},
+      {"hidden_act", "gelu"},
+      {"layer_norm_eps", 1e-12},
+      {"pad_token_id", 0},
+      {"id2label", {{"0", "LABEL_0"}}}};
+  std::ofstream(path + "/config.json") << config.dump(2);
+}
+
+// vocab.txt with bert-base-uncased's special ids ([PAD] 0, [UNK] 100, [CLS]
+// 101, [SEP] 102, [MASK] 103), "[unused<i>]" below 1000 and "w<i>" from 1000:
+// the layout of bench/peers/make_models.py's vocabulary, in which each word
+// of RerankTexts is one token.
+void WriteWordVocab(const std::string& path, int64_t size) {
+  const std::map<int64_t, const char*> special = {{0, "[PAD]"},
+                                                  {100, "[UNK]"},
+                                                  {101, "[CLS]"},
+                                                  {102, "[SEP]"},
+                                                  {103, "[MASK]"}};
+  std::ofstream vocab(path + "/vocab.txt");
+  for (int64_t i = 0; i < size; ++i) {
+    if (auto it = special.find(i); it != special.end()) {
+      vocab << it->second << "\n";
+    } else if (i < 1000) {
+      vocab << "[unused" << i << "]\n";
+    } else {
+      vocab << "w" << i << "\n";
+    }
+  }
+}
+
+// Random weights of a 1-label BertForSequenceClassification at shape `c`, in
+// the names transformers saves (core/models/bert.cc reads them), as F32
+// safetensors bytes.
+std::string RandomClassifierSafetensors(const EncoderConfig& c) {
+  const int64_t h = c.hidden_size, f = c.intermediate_size;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  uint32_t seed = 1;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    const bool gamma = name.ends_with("LayerNorm.weight");
+    tensors.emplace_back(name, gamma ? RandomGamma(shape[0], seed++)
+                                     : RandomTensor(shape, seed++));
+  };
+  auto layer_norm = [&](const std::string& name) {
+    add(name + ".weight", {h});
+    add(name + ".bias", {h});
+  };
+  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
+    add(name + ".weight", {out, in});
+    add(name + ".bias", {out});
+  };
+  const std::string e = "bert.embeddings.";
+  add(e + "word_embeddings.weight", {c.vocab_size, h});
+  add(e + "position_embeddings.weight", {c.max_position_embeddings, h});
+  add(e + "token_type_embeddings.weight", {2, h});
+  layer_norm(e + "LayerNorm");
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = "bert.encoder.layer." + std::to_string(l) + ".";
+    for (const char* qkv : {"query", "key", "value"})
+      linear(p + "attention.self." + qkv, h, h);
+    linear(p + "attention.output.dense", h, h);
+    layer_norm(p + "attention.output.LayerNorm");
+    linear(p + "intermediate.dense", f, h);
+    linear(p + "output.dense", h, f);
+    layer_norm(p + "output.LayerNorm");
+  }
+  linear("bert.pooler.dense", h, h);
+  linear("classifier", 1, h);
+  std::vector<std::pair<std::string, const Tensor*>> named;
+  for (const auto& [name, t] : tensors) named.emplace_back(name, &t);
+  return F32Safetensors(named);
+}
+
+// A BertForSequenceClassification folder (1 label, random weights) at
+// `which`'s shape with the word vocabulary above, written once per shape
+// under the temp directory and removed at exit, so that the model is loaded
+// through SequenceClassifier::Load, the server's path.
+std::string RerankFolder(int which) {
+  struct Folders {
+    std::map<int, std::string> paths;
+    ~Folders() {
+      for (auto& [which, path] : paths) std::filesystem::remove_all(path);
+    }
+  };
+  static Folders folders;
+  std::string& path = folders.paths[which];
+  if (!path.empty()) return path;
+  const EncoderConfig c = Shape(which);
+  path = (std::filesystem::temp_directory_path() /
+          ("attnserve-bench-rerank-" + std::to_string(which) + "-" +
+           std::to_string(getpid())))
+             .string();
+  std::filesystem::create_directories(path);
+  WriteClassifierConfig(path, c);
+  WriteWordVocab(path, c.vocab_size);
+  std::ofstream(path + "/model.safetensors", std::ios::binary)
+      << RandomClassifierSafetensors(c);
+  return path;
+}
+
+// One classifier per (shape, dtype, threads), as Model() above.
+SequenceClassifier* Reranker(int which, DType dtype, int threads,
+                             std::string* error) {
+  static auto* models = new std::map<std::tuple<int, DType, int>,
+                                     std::unique_ptr<SequenceClassifier>>();
+  auto& m = (*models)[{which, dtype, threads}];
+  if (!m) {
+    LoadOptions o;
+    o.dtype = dtype;
+    o.threads = threads;
+    auto loaded = SequenceClassifier::Load(RerankFolder(which), o);
+    if (!loaded.ok()) {
+      *error = std::string(loaded.status().message());
+      return nullptr;
+    }
+    m = std::move(*loaded);
+  }
+  return m.get();
+}
+
+// Args: model, dtype, threads.
+void BM_Rerank(benchmark::State& state) {
+  const int which = state.range(0), threads = state.range(2);
+  const DType dtype = DTypeArg(state.range(1));
+  std::string error;
+  SequenceClassifier* model = Reranker(which, dtype, threads, &error);
+  if (model == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const RerankRequest request =
+      RerankTexts(kRerankPassages, kQueryWords, kPassageWords);
+  std::vector<int> lengths;
+  double tokenize_s = 0;
+  if (auto s = RerankCall(model, request, kRerankBatch, &lengths, &tokenize_s);
+      !s.ok()) {
+    state.SkipWithError(std::string(s.status().message()).c_str());  // warm-up
+    return;
+  }
+  tokenize_s = 0;
+  double seconds = 0;
+  const double cpu0 = ProcessCpuSeconds();
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(
+        RerankCall(model, request, kRerankBatch, &lengths, &tokenize_s));
+    seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+  }
+  const double cpu_seconds = ProcessCpuSeconds() - cpu0;
+  const MatmulPeak peak = OneDnnMatmulPeak(dtype, threads);
+  const double iters = static_cast<double>(state.iterations());
+  int64_t tokens = 0;
+  for (int l : lengths) tokens += l;
+  // FLOPs of each batch's packed forward (the head's are negligible).
+  double flops = 0;
+  for (size_t b = 0; b < lengths.size(); b += kRerankBatch) {
+    flops += ForwardFlops(
+        Shape(which),
+        {lengths.begin() + b,
+         lengths.begin() + std::min(lengths.size(), b + kRerankBatch)});
+  }
+  const double gflops = flops * iters / seconds / 1e9;
+  state.counters["pairs/s"] = kRerankPassages * iters / seconds;
+  // Per CPU-second (all threads): robust to other processes taking the cores.
+  state.counters["pairs/cpu_s"] = kRerankPassages * iters / cpu_seconds;
+  state.counters["cpu_per_wall"] = cpu_seconds / seconds;
+  state.counters["tokens/s"] = tokens * iters / seconds;
+  state.counters["tokens/pair"] = static_cast<double>(tokens) / kRerankPassages;
+  state.counters["GFLOP/s"] = gflops;
+  state.counters["peak_GFLOP/s"] = peak.gflops;
+  state.counters["peak_frac"] = peak.gflops > 0 ? gflops / peak.gflops : 0;
+  state.counters["tokenize_frac"] = tokenize_s / seconds;
+  state.counters["threads"] = threads;
+  state.SetLabel(std::string(ModelName(which)) + " " + ShortName(dtype) +
+                 " batches of " + std::to_string(kRerankBatch));
+}
+
 // The oneDNN [2048]^3 matmul peak of each precision and thread count.
 void BM_MatmulPeak(benchmark::State& state) {
   const DType dtype = DTypeArg(state.range(0));
@@ -388,6 +593,13 @@ BENCHMARK(BM_Encoder)
         {{kMiniLm}, {1, 2, 4, 8, 16, 32, 64}, {32}, {kF32, kInt8}, {1}})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(0.3);
+
+// Rerank of 1 query x 100 passages per shape, precision and threads.
+BENCHMARK(BM_Rerank)
+    ->ArgNames({"model", "dtype", "threads"})
+    ->ArgsProduct({{kMiniLm, kBertBase}, {kF32, kBf16, kInt8}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(0.5);
 
 BENCHMARK(BM_EncoderRagged)
     ->ArgNames({"dtype", "threads"})

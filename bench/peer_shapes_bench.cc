@@ -11,13 +11,18 @@
 //                                  [,<bos>,<eos>,<lo>,<hi>]
 //                              dec,<name>,<folder>,<batch>,<beam>,<source
 //                                  tokens>,<new tokens>
+//                              rerank,<name>,<folder>,<passages>,<query
+//                                  words>,<passage words>,<batch>
 //   ATTNSERVE_PEERS_DTYPES   e.g. "float32,bfloat16,int8" (default: all)
 //   ATTNSERVE_PEERS_THREADS  LoadOptions::threads (default 1)
 //   ATTNSERVE_PEERS_REPS     timed calls per case (default 5)
 // Token ids follow the formula of bench/peers/shapes.py (same inputs on every
-// engine). Counters: tokens/s (median), tokens/s_best, reps, tokens/call,
-// threads; errors (a dtype this CPU or model refuses) are reported through
-// SkipWithError as "not available: <reason>".
+// engine); a rerank case is 1 query and N passages of text (RerankTexts,
+// shapes.py rerank_texts) through SequenceClassifier as a Rerank call runs
+// (RerankCall: tokenize, Classify in batches, sigmoid, order), its tokens/s
+// the pairs' tokens per second. Counters: tokens/s (median), tokens/s_best,
+// reps, tokens/call, threads; errors (a dtype this CPU or model refuses) are
+// reported through SkipWithError as "not available: <reason>".
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -32,19 +37,22 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_util.h"
 #include "core/dtype.h"
 #include "core/models/sentence_encoder.h"
+#include "core/models/sequence_classifier.h"
 #include "core/models/translator.h"
 
 namespace attnserve::bench {
 namespace {
 
 struct PeerCase {
-  bool decoder = false;
+  enum Kind { kEncoder, kDecoder, kRerank } kind = kEncoder;
   std::string name;    // model label, e.g. "bert-base"
   std::string folder;  // Hugging Face folder
-  int batch = 1;
-  int tokens = 0;  // encoder: tokens per row; decoder: source tokens
+  int batch = 1;       // rerank: passages
+  int tokens = 0;      // encoder: tokens per row; decoder: source tokens
+  int query_words = 0, passage_words = 0, rerank_batch = 0;  // rerank
   int beam = 1;
   int new_tokens = 0;
   // Encoder ids: without a range, the bert-base-uncased formula; with one,
@@ -234,6 +242,34 @@ void RunDecoder(benchmark::State& state, const PeerCase& c, DType dtype,
   state.counters["threads"] = s.threads;
 }
 
+void RunRerank(benchmark::State& state, const PeerCase& c, DType dtype,
+               const PeerSettings& s) {
+  Loaded<SequenceClassifier>* loaded =
+      Load<SequenceClassifier>(c.folder, dtype, s.threads);
+  if (!loaded->model) {
+    state.SkipWithError(("not available: " + loaded->error).c_str());
+    return;
+  }
+  SequenceClassifier* model = loaded->model.get();
+  const RerankRequest request =
+      RerankTexts(c.batch, c.query_words, c.passage_words);
+  std::vector<int> lengths;
+  double tokenize_s = 0;
+  std::string error;
+  TimeMedian(state, s.reps, &error, [&]() -> int64_t {
+    absl::StatusOr<int> best =
+        RerankCall(model, request, c.rerank_batch, &lengths, &tokenize_s);
+    if (!best.ok()) {
+      error = std::string(best.status().message());
+      return -1;
+    }
+    int64_t tokens = 0;
+    for (int l : lengths) tokens += l;
+    return tokens;
+  });
+  state.counters["threads"] = s.threads;
+}
+
 absl::StatusOr<PeerCase> ParseCase(absl::string_view text) {
   std::vector<std::string> f = absl::StrSplit(text, ',');
   PeerCase c;
@@ -251,22 +287,35 @@ absl::StatusOr<PeerCase> ParseCase(absl::string_view text) {
   }
   if (f.size() == 7 && f[0] == "dec" && num(3, &c.batch) && num(4, &c.beam) &&
       num(5, &c.tokens) && num(6, &c.new_tokens)) {
-    c.decoder = true, c.name = f[1], c.folder = f[2];
+    c.kind = PeerCase::kDecoder, c.name = f[1], c.folder = f[2];
+    return c;
+  }
+  if (f.size() == 7 && f[0] == "rerank" && num(3, &c.batch) &&
+      num(4, &c.query_words) && num(5, &c.passage_words) &&
+      num(6, &c.rerank_batch) && c.rerank_batch > 0) {
+    c.kind = PeerCase::kRerank, c.name = f[1], c.folder = f[2];
+    c.tokens = c.query_words + c.passage_words + 3;  // [CLS] [SEP] [SEP]
     return c;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "ATTNSERVE_PEERS_SPEC: bad case \"", text,
       "\" (want enc,name,folder,B,T[,bos,eos,lo,hi] with lo < hi or "
-      "dec,name,folder,B,beam,source_tokens,new_tokens)"));
+      "dec,name,folder,B,beam,source_tokens,new_tokens or "
+      "rerank,name,folder,passages,query_words,passage_words,batch)"));
 }
 
 std::string CaseName(const PeerCase& c, DType dtype, int threads) {
-  const std::string shape =
-      c.decoder ? absl::StrCat(c.beam == 1 ? "greedy" : "beam", c.beam, "_b",
-                               c.batch, "_src", c.tokens, "_new", c.new_tokens)
-                : absl::StrCat(c.batch, "x", c.tokens);
-  return absl::StrCat("BM_Peers/", c.decoder ? "dec" : "enc", "/", c.name, "/",
-                      shape, "/", DTypeToString(dtype), "/threads:", threads);
+  // The kind and shape as shapes.py's Case.kind and Case.shape.
+  std::string kind = "enc", shape = absl::StrCat(c.batch, "x", c.tokens);
+  if (c.kind == PeerCase::kDecoder) {
+    kind = "dec";
+    shape = absl::StrCat(c.beam == 1 ? "greedy" : "beam", c.beam, "_b", c.batch,
+                         "_src", c.tokens, "_new", c.new_tokens);
+  } else if (c.kind == PeerCase::kRerank) {
+    kind = "rerank", shape = absl::StrCat("1x", c.batch, "x", c.tokens);
+  }
+  return absl::StrCat("BM_Peers/", kind, "/", c.name, "/", shape, "/",
+                      DTypeToString(dtype), "/threads:", threads);
 }
 
 std::vector<DType> ParseDTypes(const char* text) {
@@ -298,10 +347,13 @@ bool RegisterPeerShapes() {
     for (DType dtype : s.dtypes) {
       benchmark::RegisterBenchmark(CaseName(*c, dtype, s.threads).c_str(),
                                    [c = *c, dtype, s](benchmark::State& state) {
-                                     if (c.decoder) {
-                                       RunDecoder(state, c, dtype, s);
-                                     } else {
-                                       RunEncoder(state, c, dtype, s);
+                                     switch (c.kind) {
+                                       case PeerCase::kDecoder:
+                                         return RunDecoder(state, c, dtype, s);
+                                       case PeerCase::kRerank:
+                                         return RunRerank(state, c, dtype, s);
+                                       case PeerCase::kEncoder:
+                                         return RunEncoder(state, c, dtype, s);
                                      }
                                    })
           ->Iterations(1)

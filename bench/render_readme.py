@@ -65,6 +65,8 @@ def main():
     ap.add_argument("--active-json")
     ap.add_argument("--plot", nargs=2)
     ap.add_argument("--arch-json")
+    ap.add_argument("--rerank-json")
+    ap.add_argument("--rerank-load", default="")
     a = ap.parse_args()
     if a.plot:
         return plot(*a.plot)
@@ -154,6 +156,8 @@ def main():
 
     if a.arch_json:
         architectures_section(a.arch_json, w)
+    if a.rerank_json:
+        rerank_section(a.rerank_json, a.rerank_load, w)
 
     sweep = {}
     for b in benches:
@@ -202,6 +206,54 @@ def main():
     targets_section(enc, rag, benches, w)
     w(FOOTER)
     sys.stdout.write("".join(out))
+
+
+def rerank_section(path, load, w):
+    """BM_Rerank rows: a cross-encoder reranking 1 query x 100 passages."""
+    data = json.load(open(path))
+    found = {}
+    for b in data["benchmarks"]:
+        kind, args = parse_name(b["name"])
+        if kind == "BM_Rerank" and b.get("run_type", "iteration") == "iteration":
+            found[(args["model"], args["threads"], args["dtype"])] = b
+    if not found:
+        return
+    rows = []
+    for (model, th, dt), b in sorted(found.items()):
+        name = {0: "MiniLM-L6 (ms-marco-MiniLM-L-6-v2's shape)",
+                1: "bert-base (bge-reranker-base's compute shape)"}.get(model, MODELS[model])
+        if b.get("error_occurred"):
+            rows.append([name, DTYPES[dt], th, "-", "-", "-", "-", "-", "-", "-",
+                         "not available: " + b.get("error_message", "")[:90]])
+            continue
+        f32 = found.get((model, th, 0))
+        vs = (f"{b['pairs/s'] / f32['pairs/s']:.2f}"
+              if f32 and "pairs/s" in f32 and dt != 0 else "-")
+        rows.append([name, DTYPES[dt], th, f"{ms(b):.0f}", f"{b['pairs/s']:.1f}",
+                     f"{b['tokens/s']:.0f}", f"{100 * b['peak_frac']:.0f}%", vs,
+                     f"{100 * b['tokenize_frac']:.1f}%",
+                     f"{b['pairs/cpu_s']:.1f}" if "pairs/cpu_s" in b else "-",
+                     f"{b['cpu_per_wall']:.2f}" if "cpu_per_wall" in b else "-"])
+    date = data.get("context", {}).get("date", "?")
+    w("\n## Rerank (1 query × 100 passages, ~64 tokens)\n\n")
+    w(f"`BM_Rerank` rows of one run ({date}, `{os.path.basename(path)}`"
+      + (f", load average before / after: {load}" if load else "") + "): a "
+      "random-weight `BertForSequenceClassification` (1 label) loaded through "
+      "`SequenceClassifier::Load` and run as a Rerank call runs: the 100 (query, "
+      "passage) pairs tokenized (`[CLS] query [SEP] passage [SEP]`, token types "
+      "0 then 1: 9 + 55 = 64 tokens per pair), `Classify` in batches of 32 (the "
+      "server's default `max_batch_size`; 32 x 64 tokens is under the default "
+      "`max_batch_tokens` 8192; packed without padding), the sigmoid of "
+      "each logit, the order by score. `% of peak` = matmul GFLOP/s over the "
+      "oneDNN matmul peak of the same precision and threads measured right after "
+      "the row; `vs f32` = pairs/s over the f32 row's; `tokenize` = the share of "
+      "the call spent tokenizing; `pairs/CPU-s` divides by the process CPU time "
+      "(all threads) and `CPU/wall` below the thread count means other processes "
+      "held the cores (then read `pairs/CPU-s` and the ratios). The same case against sentence-transformers' "
+      "`CrossEncoder` and ONNX Runtime is in [peers/README.md](peers/README.md) "
+      "(`minilm-ce`).\n\n")
+    w(table(["model", "dtype", "threads", "ms/call", "pairs/s", "tokens/s",
+             "% of peak", "vs f32", "tokenize", "pairs/CPU-s", "CPU/wall"], rows))
 
 
 def architectures_section(path, w):

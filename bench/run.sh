@@ -4,6 +4,10 @@
 #
 #   bench/run.sh [BUILD_DIR]        (default: build-perf, then build)
 #   BENCH_FILTER=regex bench/run.sh (subset; the README then lists only it)
+#   RERANK_ONLY=1 bench/run.sh      (only the BM_Rerank rows, into
+#                                   last_run/rerank.json; the rest of the
+#                                   README is re-rendered from last_run/)
+#   RERANK_THREADS=2                (with RERANK_ONLY: only that thread count)
 #   OpenMP waits as attnserve-server does (GOMP_SPINCOUNT=100000: a spin of
 #   about 1 ms, then sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
 #   SERVING=0 bench/run.sh          (leave out the serving benchmark)
@@ -38,6 +42,15 @@ if [[ -z "${OMP_WAIT_POLICY:-}" && -z "${GOMP_SPINCOUNT:-}" ]]; then
 fi
 policy="${OMP_WAIT_POLICY:+OMP_WAIT_POLICY=$OMP_WAIT_POLICY}"
 policy="${policy:-GOMP_SPINCOUNT=$GOMP_SPINCOUNT}"
+# The rerank rows alone (a full run's bench.json has them too).
+if [[ -n "${RERANK_ONLY:-}" && -z "${RENDER_ONLY:-}" ]]; then
+  before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  "$bench" --benchmark_format=json --benchmark_out_format=json \
+    --benchmark_out="$out/rerank.json" \
+    --benchmark_filter="^BM_Rerank/.*/threads:${RERANK_THREADS:-[0-9]+}/" > /dev/null
+  echo "$before / $(cut -d' ' -f1-3 /proc/loadavg)" > "$out/rerank_load.txt"
+  RENDER_ONLY=1
+fi
 if [[ -z "${RENDER_ONLY:-}" ]]; then
   lscpu > "$out/lscpu.txt"
   cut -d' ' -f1-3 /proc/loadavg > "$out/load_before.txt"
@@ -56,10 +69,15 @@ load_after="$(cat "$out/load_after.txt")"
 
 # The architecture rows: a full run's bench.json has them; architectures.json
 # holds a separate run of only those rows (BENCH_FILTER, see README) until then.
-[[ -z "${RENDER_ONLY:-}" ]] && rm -f "$out/architectures.json"
+# The same for the rerank rows and rerank.json (RERANK_ONLY).
+[[ -z "${RENDER_ONLY:-}" ]] && rm -f "$out/architectures.json" "$out/rerank.json" "$out/rerank_load.txt"
 arch_json="$out/bench.json"
 [[ -s "$out/architectures.json" ]] && arch_json="$out/architectures.json"
+rerank=(--rerank-json "$out/bench.json" --rerank-load "$load_before / $load_after")
+[[ -s "$out/rerank.json" ]] &&
+  rerank=(--rerank-json "$out/rerank.json" --rerank-load "$(cat "$out/rerank_load.txt")")
 python3 "$here/render_readme.py" --json "$out/bench.json" --arch-json "$arch_json" \
+  "${rerank[@]}" \
   --lscpu "$out/lscpu.txt" --load "$load_before" --load "$load_after" \
   --omp-wait-policy "$policy" --csv "$out/sweep.csv" \
   --active-json "$out/active.json" \
@@ -74,20 +92,24 @@ if [[ -z "${RENDER_ONLY:-}" && "${INTERACTIVE:-1}" != 0 ]]; then
     echo "bench/interactive.sh failed: the README has no interactive section" >&2
 fi
 
+# The PNGs are drawn from a new run's data only (RENDER_ONLY and RERANK_ONLY
+# keep the ones on disk, drawn from the same last_run/ files).
 source "$here/bench_venv.sh"
 pngs=()
-if py="$(bench_python)"; then
+if [[ -n "${RENDER_ONLY:-}" ]]; then
+  :
+elif py="$(bench_python)"; then
   [[ -s "$out/sweep.csv" ]] &&
     "$py" "$here/render_serving.py" --plot-sweep "$out/sweep.csv" "$here"
   [[ -s "$out/bench.json" ]] &&
     "$py" "$here/render_serving.py" --plot-threads "$out/bench.json" \
       "$here/thread_scaling.png"
-  for p in batch_sweep_f32.png batch_sweep_int8.png thread_scaling.png; do
-    [[ -s "$here/$p" ]] && pngs+=(--png "$p")
-  done
 else
   echo "no matplotlib: skipping the PNGs" >&2
 fi
+for p in batch_sweep_f32.png batch_sweep_int8.png thread_scaling.png; do
+  [[ -s "$here/$p" ]] && pngs+=(--png "$p")
+done
 serving_json=()
 [[ -s "$out/serving.json" ]] && serving_json=(--json "$out/serving.json")
 echo >> "$out/README.md.new"

@@ -5,15 +5,23 @@
                         config (XLM-R-base), Unigram tokenizer.json of its
                         250002 ids
   WORK/opus-mt-en-de    random-weight MarianMTModel, opus-mt-en-de config
+  WORK/minilm-ce        random-weight BertForSequenceClassification (1 label)
+                        at ms-marco-MiniLM-L-6-v2's shape (hidden 384, 6
+                        layers, 12 heads, FFN 1536), bert-base's tokenizer
+                        files: the rerank case's cross-encoder
   WORK/onnx/<model>/    model.onnx (torch.onnx.export), model.opt.onnx
                         (onnxruntime.transformers optimizer, model_type=bert),
                         model.opt.int8.onnx (quantize_dynamic QInt8 per channel)
-  WORK/ct2/<model>/     CTranslate2 conversions (TransformersConverter)
+  WORK/ct2/<model>/     CTranslate2 conversions (TransformersConverter; not
+                        of minilm-ce: the rerank case is compared with
+                        sentence-transformers and ONNX Runtime)
   WORK/conversions.json what was made, and why a step failed
+With PEERS_MODELS set (shapes.models_filter), only those models are made.
 
 The HF folders are written with save_pretrained(safe_serialization=True) plus
-synthetic tokenizer files (the benchmark feeds token ids, so only the ids
-matter) so that every engine, attnserve included, loads the same weights.
+synthetic tokenizer files (the encoder cases feed token ids, so only the ids
+matter; the rerank case's texts are words "w<i>" of that vocabulary, one
+token each) so that every engine, attnserve included, loads the same weights.
 Usage: make_models.py WORK MINILM_FOLDER
 """
 import json
@@ -43,6 +51,26 @@ def make_bert_base(folder):
                         max_position_embeddings=512, type_vocab_size=2,
                         architectures=["BertModel"])
     BertModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    write_bert_tokenizer(folder)
+    write_mean_pooling(folder, 768)
+
+
+def make_minilm_ce(folder):
+    """A cross-encoder as CrossEncoder(folder) loads it (one label: sigmoid
+    scores) at ms-marco-MiniLM-L-6-v2's shape."""
+    from transformers import BertConfig, BertForSequenceClassification
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
+                        num_attention_heads=12, intermediate_size=1536,
+                        max_position_embeddings=512, type_vocab_size=2,
+                        num_labels=1,
+                        architectures=["BertForSequenceClassification"])
+    BertForSequenceClassification(config).eval().save_pretrained(
+        folder, safe_serialization=True)
+    write_bert_tokenizer(folder)
+
+
+def write_bert_tokenizer(folder):
     # bert-base-uncased layout of the special tokens: [PAD] 0, [UNK] 100,
     # [CLS] 101, [SEP] 102, [MASK] 103.
     vocab = [f"[unused{i}]" for i in range(30522)]
@@ -59,7 +87,6 @@ def make_bert_base(folder):
     write_json(os.path.join(folder, "special_tokens_map.json"), {
         "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
         "unk_token": "[UNK]", "mask_token": "[MASK]"})
-    write_mean_pooling(folder, 768)
 
 
 def write_mean_pooling(folder, dim):
@@ -168,21 +195,25 @@ def make_marian(folder):
     shutil.copy(os.path.join(MARIAN_TINY, "special_tokens_map.json"), folder)
 
 
-def export_onnx(hf_folder, out_dir):
-    """fp32 ONNX of BertModel / XLMRobertaModel (eager attention: the
-    pattern the ORT optimizer fuses), dynamic batch and sequence axes."""
-    from transformers import AutoModel
-    model = AutoModel.from_pretrained(hf_folder, attn_implementation="eager")
+def export_onnx(hf_folder, out_dir, classifier=False):
+    """fp32 ONNX of BertModel / XLMRobertaModel (outputs last_hidden_state,
+    pooler_output) or, with classifier, of BertForSequenceClassification
+    (output logits), with eager attention (the pattern the ORT optimizer
+    fuses) and dynamic batch and sequence axes."""
+    from transformers import AutoModel, AutoModelForSequenceClassification
+    cls = AutoModelForSequenceClassification if classifier else AutoModel
+    model = cls.from_pretrained(hf_folder, attn_implementation="eager")
     model.eval()
     ids = torch.ones(2, 16, dtype=torch.long)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     axes = {0: "batch", 1: "sequence"}
     path = os.path.join(out_dir, "model.onnx")
+    outputs = ({"logits": {0: "batch"}} if classifier else
+               {"last_hidden_state": axes, "pooler_output": {0: "batch"}})
     kwargs = dict(input_names=["input_ids", "attention_mask", "token_type_ids"],
-                  output_names=["last_hidden_state", "pooler_output"],
+                  output_names=list(outputs),
                   dynamic_axes={"input_ids": axes, "attention_mask": axes,
-                                "token_type_ids": axes,
-                                "last_hidden_state": axes},
+                                "token_type_ids": axes, **outputs},
                   opset_version=17)
     with torch.inference_mode():
         try:  # the TorchScript exporter (what the ORT optimizer expects)
@@ -236,6 +267,11 @@ def step(report, key, fn):
 
 def main(work, minilm):
     sys.path.insert(0, HERE)
+    import shapes
+    only = shapes.models_filter()
+
+    def wanted(name):
+        return not only or name in only
     os.makedirs(work, exist_ok=True)
     report_path = os.path.join(work, "conversions.json")
     report = {}
@@ -245,13 +281,20 @@ def main(work, minilm):
     bert = os.path.join(work, "bert-base")
     marian = os.path.join(work, "opus-mt-en-de")
     xlmr = os.path.join(work, "xlm-r-base")
-    step(report, "hf/bert-base", lambda: make_bert_base(bert) or bert)
-    step(report, "hf/xlm-r-base", lambda: make_xlmr_base(xlmr) or xlmr)
-    step(report, "hf/opus-mt-en-de", lambda: make_marian(marian) or marian)
-    hf = {"bert-base": bert, "xlm-r-base": xlmr}
-    if os.path.exists(os.path.join(minilm, "config.json")):
+    ce = os.path.join(work, "minilm-ce")
+    makers = {"bert-base": lambda: make_bert_base(bert) or bert,
+              "xlm-r-base": lambda: make_xlmr_base(xlmr) or xlmr,
+              "opus-mt-en-de": lambda: make_marian(marian) or marian,
+              "minilm-ce": lambda: make_minilm_ce(ce) or ce}
+    for name, make in makers.items():
+        if wanted(name):
+            step(report, f"hf/{name}", make)
+    hf = {k: v for k, v in {"bert-base": bert, "xlm-r-base": xlmr,
+                             "minilm-ce": ce}.items() if wanted(k)}
+    has_minilm = os.path.exists(os.path.join(minilm, "config.json"))
+    if wanted("minilm") and has_minilm:
         hf["minilm"] = minilm
-    else:
+    elif wanted("minilm"):
         report["hf/minilm"] = {"error": f"{minilm} has no config.json: run "
                                "deploy/install-deps.sh (it links the real "
                                "all-MiniLM-L6-v2 there)"}
@@ -261,17 +304,21 @@ def main(work, minilm):
         with open(os.path.join(folder, "config.json")) as f:
             config = json.load(f)
         exported = step(report, f"onnx/{name}",
-                        lambda: export_onnx(folder, out_dir))
+                        lambda: export_onnx(folder, out_dir,
+                                            classifier=name == "minilm-ce"))
         if exported:
             opt = step(report, f"onnx-opt/{name}",
                        lambda: optimize_onnx(exported[0], out_dir, config))
             if opt:
                 step(report, f"onnx-int8/{name}",
                      lambda: quantize_onnx(opt[0], out_dir))
-        step(report, f"ct2/{name}",
-             lambda: convert_ct2(folder, os.path.join(work, "ct2", name)))
-    step(report, "ct2/opus-mt-en-de",
-         lambda: convert_ct2(marian, os.path.join(work, "ct2", "opus-mt-en-de")))
+        if name != "minilm-ce":
+            step(report, f"ct2/{name}",
+                 lambda: convert_ct2(folder, os.path.join(work, "ct2", name)))
+    if wanted("opus-mt-en-de"):
+        step(report, "ct2/opus-mt-en-de",
+             lambda: convert_ct2(marian,
+                                 os.path.join(work, "ct2", "opus-mt-en-de")))
     with open(report_path, "w") as f:
         json.dump(report, f, indent=2)
     for key, value in report.items():

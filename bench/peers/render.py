@@ -10,6 +10,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes  # noqa: E402
+
 # attnserve precision -> the peers at equal precision.
 EQUAL = {"float32": [("hf", "float32"), ("ort", "float32"),
                      ("ort", "float32+optimizer"), ("ct2", "float32")],
@@ -32,6 +35,9 @@ def col_name(engine, precision):
 def label_of(kind, model, shape):
     if kind == "enc":
         return f"{model} {shape}"
+    if kind == "rerank":  # shapes.Case.shape: 1x<passages>x<tokens per pair>
+        _, passages, tokens = shape.split("x")
+        return shapes.rerank_label(model, int(passages), int(tokens))
     m = re.match(r"(greedy|beam)(\d+)_b(\d+)_", shape)
     mode = "greedy" if m.group(1) == "greedy" else f"beam {m.group(2)}"
     return f"{model} {mode} batch {m.group(3)}"
@@ -128,18 +134,184 @@ def isa(lscpu):
     return model, " ".join(flags)
 
 
+# Peer precision -> attnserve's at equal precision.
+SAME = {"float32": "float32", "float32+optimizer": "float32",
+        "int8": "int8", "bfloat16": "bfloat16"}
+
+
+def rerank_table(t, cases, by, w, prefix=""):
+    """The rerank cases in pairs/s, each peer against attnserve at equal
+    precision and against attnserve's fastest precision."""
+    for k, m, s, label in cases:
+        if k != "rerank":
+            continue
+        per_pair = int(s.split("x")[2])
+        cells = by.get((t, k, m, s), {})
+        ok = {c: r["tokens_per_s"] / per_pair for c, r in cells.items()
+              if "tokens_per_s" in r}
+        ours = {p: v for (e, p), v in ok.items() if e == "attnserve"}
+        w("")
+        w(f"## {prefix}{t} thread{'s' if t > 1 else ''}: rerank pairs/s, "
+          f"attnserve / peer ({label})")
+        w("")
+        w("| engine | precision | pairs/s | attnserve equal precision / "
+          "engine | attnserve fastest / engine |")
+        w("|---|---|---|---|---|")
+        fastest = max(ours.values()) if ours else None
+        for c in COLUMNS:
+            if c not in cells:
+                continue
+            engine, precision = c
+            if cells[c].get("error", "").startswith("not run"):
+                continue  # listed under "Not available here"
+            if c not in ok:
+                w(f"| {SHORT[engine]} | {PREC[precision]} | n/a | n/a | n/a |")
+                continue
+            same = ours.get(SAME.get(precision))
+            ratio = lambda v: ("-" if engine == "attnserve" or v is None else
+                               (f"**{v / ok[c]:.2f}**" if v < ok[c]
+                                else f"{v / ok[c]:.2f}"))
+            w(f"| {SHORT[engine]} | {PREC[precision]} | {fmt(ok[c])} | "
+              f"{ratio(same)} | {ratio(fastest)} |")
+
+
+def thread_tables(threads, cases, by, rows, w, prefix=""):
+    """Per thread count: tokens/s of every engine, attnserve / peer, and the
+    rerank cases in pairs/s; `prefix` starts every heading."""
+    for t in threads:
+        w("")
+        w(f"## {prefix}{t} thread{'s' if t > 1 else ''}: tokens/s")
+        w("")
+        present = [c for c in COLUMNS if any(
+            (t, k, m, s) in by and c in by[(t, k, m, s)]
+            for k, m, s, _ in cases)]
+        w("| case | " + " | ".join(col_name(*c) for c in present) + " |")
+        w("|---|" + "---|" * len(present))
+        for k, m, s, label in cases:
+            cells = by.get((t, k, m, s), {})
+            vals = []
+            for c in present:
+                r = cells.get(c)
+                vals.append("-" if r is None else (
+                    fmt(r["tokens_per_s"]) if "tokens_per_s" in r else "n/a"))
+            w(f"| {label} | " + " | ".join(vals) + " |")
+        w("")
+        w(f"## {prefix}{t} thread{'s' if t > 1 else ''}: attnserve / peer")
+        w("")
+        w("Equal precision (attnserve fp32 / peer fp32, attnserve int8 / peer "
+          "int8, attnserve bf16 / PyTorch bf16); last columns: attnserve int8 "
+          "(and fp32) / the fastest peer at any precision. Goal: >= 1.0 "
+          "everywhere.")
+        w("")
+        eq_cols = [(o, p) for o, ps in EQUAL.items() for p in ps]
+        w("| case | " + " | ".join(
+            f"{PREC[o]} / {col_name(*p)}" for o, p in eq_cols) +
+          " | fastest peer | int8 / fastest | fp32 / fastest |")
+        w("|---|" + "---|" * (len(eq_cols) + 3))
+        for k, m, s, label in cases:
+            row = next((r for r in rows if (r["threads"], r["kind"],
+                        r["model"], r["shape"]) == (t, k, m, s)), None)
+            if row is None:
+                continue
+            vals = []
+            for e in row["equal"]:
+                vals.append(f"**{e['ratio']:.2f}**" if e.get("ratio", 1) < 1
+                            else f"{e['ratio']:.2f}" if "ratio" in e else "n/a")
+            fp = row["fastest_peer"]
+            vals.append(f"{col_name(fp['peer'], fp['peer_precision'])} "
+                        f"{fmt(fp['tokens_per_s'])}" if fp else "n/a")
+            for ours in ("int8", "float32"):
+                v = row.get(f"{ours}_vs_fastest")
+                vals.append("n/a" if v is None else
+                            (f"**{v:.2f}**" if v < 1 else f"{v:.2f}"))
+            w(f"| {label} | " + " | ".join(vals) + " |")
+        w("")
+        w("Bold: below 1.0 (the peer is faster). n/a: one side could not run "
+          "(see below).")
+        rerank_table(t, cases, by, w, prefix)
+
+
+def not_available(results, w):
+    """One line per (engine, precision, reason) with the cases it hit."""
+    reasons = {}
+    for r in results:
+        if "error" in r:
+            # attnserve names the folder first: drop it so one reason is
+            # listed once for every model.
+            error = re.sub(r"^(not available: )/?[\w./+-]+: ", r"\1",
+                           r["error"])
+            reasons.setdefault((r["engine_name"], r["precision"], error),
+                               []).append(f"{r['label']} ({r['threads']}t)")
+    if not reasons:
+        w("Every engine ran every case.")
+    for (engine, precision, error), where in sorted(reasons.items()):
+        w(f"* {engine} {precision}: {error} — {len(where)} case(s): "
+          f"{', '.join(where[:4])}{' ...' if len(where) > 4 else ''}")
+
+
+def case_list(results):
+    return list(dict.fromkeys((r["kind"], r["model"], r["shape"], r["label"])
+                              for r in results if r["engine"] == "attnserve"))
+
+
+def read_meta(run_dir):
+    path = os.path.join(run_dir, "meta.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def subset_section(sub_dir, w):
+    """A run of only some models (PEERS_MODELS: run.sh writes it next to the
+    full run, as last_run-<models>, so the full run's tables stay)."""
+    results, versions = load(sub_dir)
+    by, rows = ratios_of(results)
+    meta = read_meta(sub_dir)
+    threads = sorted({r["threads"] for r in results}, reverse=True)
+    name = os.path.basename(sub_dir)
+    models = meta.get("models", name)
+    w("")
+    w(f"# Separate run: PEERS_MODELS={models}")
+    w("")
+    w(f"`bench/peers/run.sh` with `PEERS_MODELS={models}`"
+      f"{' and PEERS_QUICK=1' if meta.get('quick') else ''} "
+      f"({meta.get('date', '?')}; raw JSON in `bench/peers/{name}/`): "
+      f"threads {', '.join(map(str, threads))}, "
+      f"{meta.get('reps', '?')} timed calls per case (median) after 1 "
+      f"warm-up, load average before / after "
+      f"{meta.get('load_before', '?')} / {meta.get('load_after', '?')} on "
+      f"this {os.cpu_count()}-CPU machine"
+      + (" (a loaded machine: the absolute figures are indicative; read "
+         "the ratios of this run)" if loaded(meta) else "") + "; "
+      f"{', '.join(f'{k} {v}' for k, v in versions.items())}.")
+    run = (f"{'quick ' if meta.get('quick') else ''}run "
+           f"{meta.get('date', '?')[:16]}")
+    thread_tables(threads, case_list(results), by, rows, w,
+                  prefix=f"{models}, separate {run}: ")
+    w("")
+    w(f"## {models}: not available in this run")
+    w("")
+    not_available(results, w)
+
+
+def loaded(meta):
+    """True when a 1-minute load average exceeded the CPU count."""
+    loads = [meta.get("load_before", ""), meta.get("load_after", "")]
+    try:
+        return any(float(v.split()[0]) > (os.cpu_count() or 1) for v in loads)
+    except (ValueError, IndexError):
+        return False
+
+
 def render(run_dir):
     results, versions = load(run_dir)
     by, rows = ratios_of(results)
-    meta = {}
-    if os.path.exists(os.path.join(run_dir, "meta.json")):
-        with open(os.path.join(run_dir, "meta.json")) as f:
-            meta = json.load(f)
+    meta = read_meta(run_dir)
     lscpu = open(os.path.join(run_dir, "lscpu.txt")).read()
     cpu, flags = isa(lscpu)
     threads = sorted({r["threads"] for r in results}, reverse=True)
-    cases = list(dict.fromkeys((r["kind"], r["model"], r["shape"], r["label"])
-                               for r in results if r["engine"] == "attnserve"))
+    cases = case_list(results)
     out = []
     w = out.append
     quick = meta.get("quick", False)
@@ -173,8 +345,18 @@ def render(run_dir):
       "`</s>`; bench/peers/shapes.py). Encoder: real tokens per second of one "
       "forward pass (attnserve: embeddings incl. pooling; peers: last hidden "
       "state). Decoder: generated tokens per second of one generate call "
-      "(source 32 tokens, 64 new tokens). Each figure is the median of the "
-      "timed calls after one warm-up call.")
+      "(source 32 tokens, 64 new tokens). Rerank (`minilm-ce`: a "
+      "random-weight BertForSequenceClassification with 1 label at "
+      "ms-marco-MiniLM-L-6-v2's shape, saved by transformers): 1 query x "
+      "100 passages as text, words that are each one token of the bert-base "
+      "vocabulary, 64 tokens per pair with [CLS]/[SEP] and token types 0/1, "
+      "tokenized inside every timed call, in batches of 32 (attnserve: "
+      "`SequenceClassifier` Tokenize + Classify packed, as a Rerank call; "
+      "PyTorch: sentence-transformers `CrossEncoder.predict(pairs, "
+      "batch_size=32)`; ONNX Runtime: the fast tokenizer + `session.run` for "
+      "the logits per batch), then the sigmoid and the order by score; its "
+      "tokens/s are pair tokens (pairs/s = tokens/s / 64). Each figure is "
+      "the median of the timed calls after one warm-up call.")
     w("")
     w("## Machine and run")
     w("")
@@ -197,73 +379,11 @@ def render(run_dir):
       "ONNX Runtime int8 = `quantize_dynamic(QInt8, per_channel=True)` of "
       "the optimizer's output; fp32+opt = "
       "`optimize_model(model_type='bert')` (XLM-R included).")
-    for t in threads:
-        w("")
-        w(f"## {t} thread{'s' if t > 1 else ''}: tokens/s")
-        w("")
-        present = [c for c in COLUMNS if any(
-            (t, k, m, s) in by and c in by[(t, k, m, s)]
-            for k, m, s, _ in cases)]
-        w("| case | " + " | ".join(col_name(*c) for c in present) + " |")
-        w("|---|" + "---|" * len(present))
-        for k, m, s, label in cases:
-            cells = by.get((t, k, m, s), {})
-            vals = []
-            for c in present:
-                r = cells.get(c)
-                vals.append("-" if r is None else (
-                    fmt(r["tokens_per_s"]) if "tokens_per_s" in r else "n/a"))
-            w(f"| {label} | " + " | ".join(vals) + " |")
-        w("")
-        w(f"## {t} thread{'s' if t > 1 else ''}: attnserve / peer")
-        w("")
-        w("Equal precision (attnserve fp32 / peer fp32, attnserve int8 / peer "
-          "int8, attnserve bf16 / PyTorch bf16); last columns: attnserve int8 "
-          "(and fp32) / the fastest peer at any precision. Goal: >= 1.0 "
-          "everywhere.")
-        w("")
-        eq_cols = [(o, p) for o, ps in EQUAL.items() for p in ps]
-        w("| case | " + " | ".join(
-            f"{PREC[o]} / {col_name(*p)}" for o, p in eq_cols) +
-          " | fastest peer | int8 / fastest | fp32 / fastest |")
-        w("|---|" + "---|" * (len(eq_cols) + 3))
-        for k, m, s, label in cases:
-            row = next((r for r in rows if (r["threads"], r["kind"],
-                        r["model"], r["shape"]) == (t, k, m, s)), None)
-            if row is None:
-                continue
-            vals = []
-            for e in row["equal"]:
-                vals.append(f"**{e['ratio']:.2f}**" if e.get("ratio", 1) < 1
-                            else f"{e['ratio']:.2f}" if "ratio" in e else "n/a")
-            fp = row["fastest_peer"]
-            vals.append(f"{col_name(fp['peer'], fp['peer_precision'])} "
-                        f"{fmt(fp['tokens_per_s'])}" if fp else "n/a")
-            for ours in ("int8", "float32"):
-                v = row.get(f"{ours}_vs_fastest")
-                vals.append("n/a" if v is None else
-                            (f"**{v:.2f}**" if v < 1 else f"{v:.2f}"))
-            w(f"| {label} | " + " | ".join(vals) + " |")
-        w("")
-        w("Bold: below 1.0 (the peer is faster). n/a: one side could not run "
-          "(see below).")
+    thread_tables(threads, cases, by, rows, w)
     w("")
     w("## Not available here (with the engine's own reason)")
     w("")
-    reasons = {}
-    for r in results:
-        if "error" in r:
-            # attnserve names the folder first: drop it so one reason is
-            # listed once for every model.
-            error = re.sub(r"^(not available: )/?[\w./+-]+: ", r"\1",
-                           r["error"])
-            reasons.setdefault((r["engine_name"], r["precision"], error),
-                               []).append(f"{r['label']} ({r['threads']}t)")
-    if not reasons:
-        w("Every engine ran every case.")
-    for (engine, precision, error), where in sorted(reasons.items()):
-        w(f"* {engine} {precision}: {error} — {len(where)} case(s): "
-          f"{', '.join(where[:4])}{' ...' if len(where) > 4 else ''}")
+    not_available(results, w)
     warnings = [r for r in results if "warning" in r]
     for r in warnings:
         w(f"* warning: {r['engine_name']} {r['precision']} {r['label']}: "
@@ -282,6 +402,8 @@ def render(run_dir):
                 f"{k.split('/')[1]}: {exporter.get(k.replace('onnx-opt', 'onnx'), '?')} "
                 f"exporter, fused {', '.join(f'{o} {n}' for o, n in v.items() if n)}"
                 for k, v in fused.items()))
+    for sub_dir in sorted(glob.glob(run_dir.rstrip("/") + "-*")):
+        subset_section(sub_dir, w)
     summary = {"generated_by": "bench/peers/run.sh", "quick": quick,
                "machine": {"cpu": cpu, "isa": flags,
                            "load_before": meta.get("load_before"),

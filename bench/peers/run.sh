@@ -3,15 +3,21 @@
 # PyTorch/transformers (fp32, bf16), ONNX Runtime (fp32, fp32 + transformer
 # optimizer, int8 dynamic) and CTranslate2 (float32, int16, int8) against
 # attnserve (float32, int8; bf16 where the CPU has it) on encoder shapes
-# (bert-base, the real all-MiniLM-L6-v2, XLM-R-base) and the opus-mt-en-de
-# decoder shape.
+# (bert-base, the real all-MiniLM-L6-v2, XLM-R-base), the opus-mt-en-de
+# decoder shape and a rerank of 1 query x 100 passages by a MiniLM-L6-shape
+# cross-encoder (minilm-ce; PyTorch through sentence-transformers'
+# CrossEncoder).
 # Writes bench/peers/last_run/*.json (+ peers.json) and bench/peers/README.md.
 #
 #   bench/peers/run.sh [BUILD_DIR]   (default: build-peers; built if missing)
 #   PEERS_QUICK=1      fewer shapes and timed calls (development)
 #   PEERS_THREADS="2 1" thread counts (default "2 1", quick "2")
 #   PEERS_REPS=N       timed calls per case (default 5, quick 2)
-#   PEERS_MODELS="bert-base minilm xlm-r-base"  only these models' cases
+#   PEERS_MODELS="bert-base minilm xlm-r-base minilm-ce"  only these models'
+#                      cases (and make_models.py makes only their folders),
+#                      written to last_run-<models joined by +>/ and rendered
+#                      as a separate section after the full run's tables
+#                      (a full run removes those directories)
 #                      (default: every model; the README says so)
 #   RENDER_ONLY=1      re-render README.md from last_run/ without running
 #   OMP_WAIT_POLICY    unset by default: every OpenMP engine (attnserve,
@@ -28,6 +34,8 @@ build="${1:-$root/build-peers}"
 venv="${PEERS_VENV:-$here/.venv-peers}"
 work="$here/work"
 out="$here/last_run"
+models="${PEERS_MODELS:-}"
+[[ -n "$models" ]] && out="$here/last_run-$(echo $models | tr ' ' '+')"
 minilm="$(readlink -f "$root/models/all-MiniLM-L6-v2" || echo "$root/models/all-MiniLM-L6-v2")"
 quick="${PEERS_QUICK:-0}"
 [[ "$quick" == 0 ]] && quick=""
@@ -49,6 +57,7 @@ if [[ -z "${RENDER_ONLY:-}" ]]; then
   "$python" "$here/make_models.py" "$work" "$minilm"
 
   rm -rf "$out" && mkdir -p "$out"
+  [[ -z "$models" ]] && rm -rf "$here"/last_run-*
   cp "$work/conversions.json" "$out/"
   lscpu > "$out/lscpu.txt"
   load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -79,6 +88,6 @@ if [[ -z "${RENDER_ONLY:-}" ]]; then
  "omp_wait_policy": "${OMP_WAIT_POLICY:-GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-}}", "date": "$(date -Iseconds)"}
 JSON
 fi
-python3 "$here/render.py" "$out" > "$here/README.md"
+python3 "$here/render.py" "$here/last_run" > "$here/README.md"
 cat "$here/README.md"
-echo "run.sh: wrote $here/README.md and $out/peers.json" >&2
+echo "run.sh: wrote $here/README.md and $here/last_run/peers.json" >&2

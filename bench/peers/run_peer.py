@@ -3,9 +3,10 @@ writes its results as JSON (bench/peers/run.sh runs one process per engine,
 so thread pools and allocators of different engines never share a process).
 
   run_peer.py ENGINE THREADS WORK MINILM OUT.json
-  ENGINE: hf (PyTorch + transformers fp32 / bf16), ort (ONNX Runtime fp32,
-          fp32 + transformer optimizer, int8), ct2 (CTranslate2 float32 /
-          int16 / int8)
+  ENGINE: hf (PyTorch + transformers fp32 / bf16; the rerank case through
+          sentence-transformers' CrossEncoder.predict), ort (ONNX Runtime
+          fp32, fp32 + transformer optimizer, int8), ct2 (CTranslate2
+          float32 / int16 / int8)
 
 Method (the same as bench/peer_shapes_bench.cc): one warm-up call, then
 shapes.reps() timed calls; the median is reported (and the best). A case an
@@ -62,8 +63,40 @@ class HfEngine:
             self.loaded[key] = m
         return self.loaded[key]
 
+    def cross_encoder(self, name, precision):
+        key = (name, precision)
+        if key not in self.loaded:
+            self.loaded.clear()
+            from sentence_transformers import CrossEncoder
+            import sentence_transformers
+            self.versions["sentence-transformers"] = (
+                sentence_transformers.__version__)
+            dtype = (self.torch.bfloat16 if precision == "bfloat16"
+                     else self.torch.float32)
+            self.loaded[key] = CrossEncoder(
+                self.folders[name], device="cpu",
+                model_kwargs={"dtype": dtype})
+        return self.loaded[key]
+
+    def rerank_runner(self, case, precision):
+        """CrossEncoder.predict of the (query, passage) pairs, batch_size 32
+        (its default), then the order by score as CrossEncoder.rank does."""
+        model = self.cross_encoder(case.model, precision)
+        query, passages = shapes.rerank_texts(case.batch)
+        pairs = [(query, p) for p in passages]
+        check_pair_tokens(model.tokenizer, pairs, case.tokens)
+
+        def call():
+            scores = model.predict(pairs, batch_size=shapes.RERANK_BATCH,
+                                   show_progress_bar=False)
+            int(scores.argmax())
+            return len(pairs) * case.tokens
+        return call
+
     def runner(self, case, precision):
         torch = self.torch
+        if case.kind == "rerank":
+            return self.rerank_runner(case, precision)
         model = self.model(case.model, precision)
         if case.kind == "enc":
             ids = torch.tensor(
@@ -129,6 +162,8 @@ class OrtEngine:
             self.sessions[key] = self.ort.InferenceSession(
                 path, o, providers=["CPUExecutionProvider"])
         session = self.sessions[key]
+        if case.kind == "rerank":
+            return self.rerank_runner(case, session)
         ids = self.np.array(
             shapes.encoder_ids(case.batch, case.tokens, case.model),
             dtype=self.np.int64)
@@ -141,6 +176,44 @@ class OrtEngine:
             out = session.run(["last_hidden_state"], feeds)[0]
             return out.shape[0] * out.shape[1]
         return call
+
+
+    def rerank_runner(self, case, session):
+        """What a CrossEncoder on ONNX Runtime does: the fast tokenizer per
+        batch of 32 pairs (no padding here: every pair has case.tokens),
+        session.run for the logits, the sigmoid, then the order by score."""
+        from transformers import AutoTokenizer
+        np = self.np
+        tok = AutoTokenizer.from_pretrained(
+            os.path.join(self.work, case.model))
+        query, passages = shapes.rerank_texts(case.batch)
+        check_pair_tokens(tok, [(query, p) for p in passages], case.tokens)
+        names = {i.name for i in session.get_inputs()}
+        b = shapes.RERANK_BATCH
+
+        def call():
+            scores = []
+            for i in range(0, len(passages), b):
+                chunk = passages[i:i + b]
+                enc = tok([query] * len(chunk), chunk, padding=True,
+                          truncation=True, return_tensors="np")
+                feeds = {k: v.astype(np.int64) for k, v in enc.items()
+                         if k in names}
+                logits = session.run(["logits"], feeds)[0][:, 0]
+                scores.append(1 / (1 + np.exp(-logits)))
+            int(np.argsort(-np.concatenate(scores), kind="stable")[0])
+            return len(passages) * case.tokens
+        return call
+
+
+def check_pair_tokens(tokenizer, pairs, tokens):
+    """Every engine must see case.tokens tokens per pair (the words are
+    whole vocabulary entries)."""
+    lengths = {len(tokenizer(q, p, truncation=True)["input_ids"])
+               for q, p in pairs}
+    if lengths != {tokens}:
+        raise RuntimeError(f"pairs tokenize to {sorted(lengths)} tokens, "
+                           f"expected {tokens}")
 
 
 def precision_step(precision):
@@ -172,10 +245,16 @@ class Ct2Engine:
             "ctranslate2": ctranslate2.__version__,
             "ct2_cpu_compute_types": sorted(
                 ctranslate2.get_supported_compute_types("cpu"))}
-        self.loaded = {}
-        vocab_path = os.path.join(folders["opus-mt-en-de"], "vocab.json")
-        with open(vocab_path) as f:
-            self.marian_pieces = {i: p for p, i in json.load(f).items()}
+        self.loaded, self.folders, self.marian_pieces = {}, folders, None
+
+    def pieces(self):
+        """Marian's id -> piece, read when a decoder case first runs (with
+        PEERS_MODELS, make_models.py may not have made the folder)."""
+        if self.marian_pieces is None:
+            path = os.path.join(self.folders["opus-mt-en-de"], "vocab.json")
+            with open(path) as f:
+                self.marian_pieces = {i: p for p, i in json.load(f).items()}
+        return self.marian_pieces
 
     def model(self, case, precision):
         path = os.path.join(self.work, "ct2", case.model)
@@ -192,6 +271,12 @@ class Ct2Engine:
         return self.loaded[key]
 
     def runner(self, case, precision):
+        if case.kind == "rerank":
+            raise NotImplementedError(
+                "not run: the rerank case is compared with "
+                "sentence-transformers' CrossEncoder (PyTorch) and ONNX "
+                "Runtime (make_models.py converts no cross-encoder for "
+                "CTranslate2)")
         model = self.model(case, precision)
         if case.kind == "enc":
             ids = shapes.encoder_ids(case.batch, case.tokens, case.model)
@@ -201,7 +286,7 @@ class Ct2Engine:
                 hidden = self.np.asarray(out.last_hidden_state)
                 return hidden.shape[0] * hidden.shape[1]
             return call
-        tokens = [[self.marian_pieces[i] for i in row]
+        tokens = [[self.pieces()[i] for i in row]
                   for row in shapes.source_ids(case.batch, case.tokens)]
 
         def call():
