@@ -102,6 +102,12 @@ def seeds_request():
         "TokenizeRequest", f'model: "marian" {texts(marian)} target_language: "de"'))
     write("request", "raw_text", b"\x85" + bert[0].encode() + b" \xff\xc3")
     write("request", "get_model", b"\4" + encode("GetModelRequest", 'name: "bert"'))
+    write("request", "rerank", b"\xf0" + encode(
+        "RerankRequest", f'model: "ce" query: "who wrote it" {texts(bert)} top_n: 2 '
+        'return_texts: true truncate: true'))
+    write("request", "classify_pairs", b"\xf1" + encode(
+        "ClassifyRequest", f'model: "cls3" {texts(bert[:2])} text_pairs: "a" text_pairs: "" '
+        'top_k: 2'))
 
 
 def seeds_torch():

@@ -1,16 +1,19 @@
 // Fuzzes what the server does with a request before any model compute: the wire
 // bytes parsed as EncodeRequest / TranslateRequest / TokenizeRequest /
-// GetModelRequest (the first input byte picks which), then the server's
-// validation (ResolveModel, CheckTextCount, TokenizeText,
+// GetModelRequest (the first input byte modulo 5 picks which) or, for a first
+// byte 0xF0 / 0xF1, RerankRequest / ClassifyRequest; then the server's
+// validation (ResolveModel, CheckTextCount, TokenizeText, TokenizePair,
 // ResolveGenerationOptions) and the complete Tokenize handler, against a
-// repository holding bert-tiny ("bert") and marian-tiny ("marian"). Under ASan
-// the Marian model cannot load (its sentencepiece shim needs RTLD_DEEPBIND): it
-// stays FAILED and only the refusal paths run; the non-ASan fuzz build covers
-// its tokenization and generation options.
+// repository holding bert-tiny ("bert"), marian-tiny ("marian"), a 1-label
+// BERT cross-encoder ("ce") and a 3-label DistilBERT classifier ("cls3"). Under
+// ASan the Marian model cannot load (its sentencepiece shim needs
+// RTLD_DEEPBIND): it stays FAILED and only the refusal paths run; the non-ASan
+// fuzz build covers its tokenization and generation options.
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "attnserve/v1/attnserve.pb.h"
@@ -33,6 +36,8 @@ struct Server {
   server::ServiceContext context;
   ModelEntry* bert = nullptr;
   ModelEntry* marian = nullptr;  // nullptr unless READY
+  ModelEntry* ce = nullptr;      // cross-encoder (TASK_RERANK)
+  ModelEntry* cls3 = nullptr;    // 3-label classifier (TASK_CLASSIFY)
 };
 
 Server& TheServer() {
@@ -45,6 +50,12 @@ Server& TheServer() {
     v1::ModelConfig* marian = config.add_model();
     marian->set_name("marian");
     marian->set_path(TestDataPath("marian-tiny"));
+    v1::ModelConfig* ce = config.add_model();
+    ce->set_name("ce");
+    ce->set_path(TestDataPath("cross-encoders/bert-ce-tiny"));
+    v1::ModelConfig* cls3 = config.add_model();
+    cls3->set_name("cls3");
+    cls3->set_path(TestDataPath("cross-encoders/distilbert-cls3-tiny"));
     s->models = std::make_unique<server::ModelRepository>(config, LoadOptions{},
                                                           &s->metrics);
     s->models->LoadAll([](const ModelEntry&) {});
@@ -52,6 +63,11 @@ Server& TheServer() {
     s->context.metrics = &s->metrics;
     s->bert = s->models->Find("bert").get();
     Require(s->bert->state() == v1::MODEL_STATE_READY, "bert-tiny loads");
+    s->ce = s->models->Find("ce").get();
+    Require(s->ce->state() == v1::MODEL_STATE_READY, "bert-ce-tiny loads");
+    s->cls3 = s->models->Find("cls3").get();
+    Require(s->cls3->state() == v1::MODEL_STATE_READY,
+            "distilbert-cls3-tiny loads");
     ModelEntry* m = s->models->Find("marian").get();
 #ifdef ATTNSERVE_ASAN
     Require(m->state() == v1::MODEL_STATE_FAILED,
@@ -147,6 +163,64 @@ void CheckTranslateRequest(Server& s, const v1::TranslateRequest& request) {
     CheckTokenizeText(*s.marian, request.texts(i), i, text_options);
 }
 
+// TokenizePair's contract for a READY classifier.
+void CheckTokenizePair(const ModelEntry& model, const std::string& text,
+                       const std::string* pair,
+                       const server::PairOptions& options) {
+  absl::StatusOr<Encoding> enc = server::TokenizePair(
+      model, text,
+      pair != nullptr ? std::optional<absl::string_view>(*pair) : std::nullopt,
+      options);
+  const bool valid =
+      IsValidUtf8(text) && (pair == nullptr || IsValidUtf8(*pair));
+  if (!valid || !enc.ok()) {
+    Require(absl::IsInvalidArgument(enc.status()),
+            "pair tokenization errors are INVALID_ARGUMENT");
+    if (options.truncate && valid)
+      Require(enc.ok(), "truncated pairs tokenize");
+    return;
+  }
+  const size_t max = model.limits().max_input_tokens();
+  Require(!enc->ids.empty() && enc->ids.size() <= max,
+          "1..max_input_tokens ids");
+  Require(enc->type_ids.size() == enc->ids.size(), "one token type per id");
+}
+
+void CheckRerankRequest(Server& s, const v1::RerankRequest& request) {
+  (void)server::ResolveClassifierModel(*s.models, request.model(),
+                                       /*rerank=*/true);
+  Require(absl::IsInvalidArgument(
+              server::ResolveClassifierModel(*s.models, "cls3", true).status()),
+          "Rerank on a 3-label model is INVALID_ARGUMENT");
+  if (!server::CheckQuery(request.query()).ok()) return;
+  if (!server::CheckTextCount(request.texts_size(), *s.ce).ok()) return;
+  server::PairOptions options{.truncate = request.truncate(),
+                              .text_field = "query",
+                              .pair_field = "texts[i]"};
+  for (const std::string& text : request.texts())
+    CheckTokenizePair(*s.ce, request.query(), &text, options);
+}
+
+void CheckClassifyRequest(Server& s, const v1::ClassifyRequest& request) {
+  (void)server::ResolveClassifierModel(*s.models, request.model(),
+                                       /*rerank=*/false);
+  if (!server::CheckTextCount(request.texts_size(), *s.cls3).ok()) return;
+  if (!server::CheckTextPairCount(request.text_pairs_size(),
+                                  request.texts_size())
+           .ok()) {
+    return;
+  }
+  server::PairOptions options{.truncate = request.truncate(),
+                              .empty_pair = HfTokenizer::EmptyPair::kSingle,
+                              .text_field = "texts[i]",
+                              .pair_field = "text_pairs[i]"};
+  for (int i = 0; i < request.texts_size(); ++i) {
+    const std::string* pair =
+        request.text_pairs_size() > 0 ? &request.text_pairs(i) : nullptr;
+    CheckTokenizePair(*s.cls3, request.texts(i), pair, options);
+  }
+}
+
 void CheckTokenizeRequest(Server& s, const v1::TokenizeRequest& request) {
   v1::TokenizeResponse response;
   absl::Status status = server::Tokenize(s.context, request, &response);
@@ -166,6 +240,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t* body = data + 1;
   const int body_size = static_cast<int>(size - 1);
+  if (data[0] == 0xF0) {
+    v1::RerankRequest request;
+    if (request.ParseFromArray(body, body_size))
+      fuzz::CheckRerankRequest(s, request);
+    return 0;
+  }
+  if (data[0] == 0xF1) {
+    v1::ClassifyRequest request;
+    if (request.ParseFromArray(body, body_size))
+      fuzz::CheckClassifyRequest(s, request);
+    return 0;
+  }
   switch (data[0] % 5) {
     case 0: {
       v1::EncodeRequest request;
