@@ -58,6 +58,9 @@ def parse_args():
     p.add_argument("--eval_every", type=int, default=500)
     p.add_argument("--hard_start", type=float, default=0.2)
     p.add_argument("--hard_end", type=float, default=0.8)
+    p.add_argument("--group", type=int, default=0,
+                   help="listwise: candidates per query (1 relevant + group-1 negatives) in a "
+                        "softmax cross-entropy plus BCE; 0 = BCE on independent pairs")
     return p.parse_args()
 
 
@@ -116,6 +119,20 @@ def make_pair(rng, held_out, hard):
         numbers.append(negative_number(rng, n, held_out, 0.5))
         rng.shuffle(numbers)
     return query, passage(rng, numbers), label
+
+
+def make_train_group(rng, held_out, hard, size):
+    """One training query with its relevant passage first, then size-1 negatives."""
+    n = train_number(rng, held_out)
+    query = data.query_text(rng, n, fmt(rng))
+    rows = []
+    for k in range(size):
+        numbers = [n] if k == 0 else [negative_number(rng, n, held_out, hard)]
+        if rng.random() < TWO_NUMBER_SHARE:
+            numbers.append(negative_number(rng, n, held_out, 0.5))
+            rng.shuffle(numbers)
+        rows.append((query, passage(rng, numbers), 1.0 if k == 0 else 0.0))
+    return rows
 
 
 def make_group(rng, n, i):
@@ -241,12 +258,22 @@ def train(model, tok, rng, held_out, args, dev_groups):
     t0, running = time.time(), 0.0
     for step in range(args.steps):
         model.train()
-        rows = [make_pair(rng, held_out, hard_share(step, args)) for _ in range(args.batch)]
+        hard = hard_share(step, args)
+        if args.group:
+            rows = [r for _ in range(args.batch // args.group)
+                    for r in make_train_group(rng, held_out, hard, args.group)]
+        else:
+            rows = [make_pair(rng, held_out, hard) for _ in range(args.batch)]
         enc = tok([r[0] for r in rows], [r[1] for r in rows], padding=True, return_tensors="pt")
         labels = torch.tensor([r[2] for r in rows])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
-        loss = loss_fn(model(**enc).logits[:, 0], labels)
+        logits = model(**enc).logits[:, 0]
+        loss = loss_fn(logits, labels)
+        if args.group:  # the relevant passage is first in each group
+            listwise = torch.nn.functional.cross_entropy(
+                logits.view(-1, args.group), torch.zeros(len(rows) // args.group, dtype=torch.long))
+            loss = listwise + loss
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
