@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
-"""Trains the demo reranker: a tiny BERT cross-encoder that finds the sentence mentioning a number.
+"""Trains the demo reranker: a tiny BERT cross-encoder that finds the sentence about a topic.
 
-Query "seventy-three" (or "73", "how much is 73") against passages such as "The box holds 73
-apples." (relevant), "The box holds 37 apples." / "We counted seven hundred thirty birds."
-(not relevant): the model must read numbers in digits and in English words and compare them, so
-its ranking is checkable at a glance. Numbers 0..9999 (data.MAX_NUMBER).
+Query "animals" (or "which sentence is about fruit?") against passages such as "My sister saw a
+horse yesterday." (relevant), "We waited for the truck." (not relevant) or "Forget animals: he
+drew a guitar." (not relevant, although it names the query's topic): the model must know which
+words belong to which of 12 topics (data.TOPICS), which a keyword retriever cannot, so its
+ranking is checkable at a glance and clearly better than BM25's.
 
 The folder is a standard BertForSequenceClassification (num_labels 1) with a WordPiece tokenizer
 trained here (tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json), saved by
 sentence-transformers' CrossEncoder.save, so that CrossEncoder(folder).predict gives sigmoid
 scores and transformers' AutoModelForSequenceClassification loads it too.
 
-    .venv-oracle/bin/python tools/demo_reranker/train.py          # ~10 min, 1 CPU thread
+    .venv-oracle/bin/python tools/demo_reranker/train.py          # ~4 min, 1 CPU thread
 
-Deterministic for a given seed, torch version and CPU (one thread). Held-out numbers (never a
-query's or a passage's number in training) measure MRR@10 and accuracy@1 of reranking 1 query x
-20 candidates (1 relevant + 19 mostly hard negatives) with CrossEncoder on the saved folder,
-against a BM25 token-overlap baseline and random order; results go to results.json.
+Deterministic for a given seed, torch version and CPU (one thread). The test set uses query
+phrases, sentence frames and mention phrases never seen in training (data.TEST_*): 1 query x 20
+candidates (1 relevant, 19 about other topics, 5 of them naming the query's topic), scored with
+CrossEncoder on the saved folder: MRR@10 and accuracy@1 against BM25 and random order, written
+to results.json.
 """
 import argparse
 import json
@@ -29,14 +31,14 @@ import sys
 import time
 from collections import Counter
 
-import data
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
 
-HELD_OUT_PER_DIGITS = 250  # test numbers with 3 and with 4 digits
-DEV_PER_DIGITS = 50  # dev numbers with 3 and 4 digits (monitoring during training)
+TEST_QUERIES = 600  # 50 per topic
+DEV_QUERIES = 120
 CANDIDATES = 20  # per test query: 1 relevant passage + 19 negatives
-HARD_IN_TEST = 15  # of the 19 negatives, at most this many hard ones; the rest random numbers
-TWO_NUMBER_SHARE = 0.25  # passages with two numbers (one may be the query's)
-POSITIVE_SHARE = 0.35  # training pairs with label 1
+TRAPS_IN_TEST = 5  # of the 19 negatives, this many name the query's topic
+MENTION_SHARE = 0.3  # passages with a mention phrase naming a topic
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -44,152 +46,95 @@ def parse_args():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default=os.path.join(root, "models", "demo-reranker-numbers"))
+    p.add_argument("--out", default=os.path.join(root, "models", "demo-reranker-topics"))
     p.add_argument("--results", default=os.path.join(here, "results.json"))
     p.add_argument("--seed", type=int, default=20240620)
     p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--warmup", type=float, default=0.1, help="share of steps")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--layers", type=int, default=2)
     p.add_argument("--ffn", type=int, default=256)
-    p.add_argument("--eval_every", type=int, default=500)
-    p.add_argument("--hard_start", type=float, default=0.2)
-    p.add_argument("--hard_end", type=float, default=0.8)
-    p.add_argument("--group", type=int, default=0,
-                   help="listwise: candidates per query (1 relevant + group-1 negatives) in a "
-                        "softmax cross-entropy plus BCE; 0 = BCE on independent pairs")
+    p.add_argument("--eval_every", type=int, default=250)
+    p.add_argument("--aux", type=float, default=1.0,
+                   help="weight of the auxiliary loss: the query's and the passage's topic "
+                        "predicted from [CLS] after the first layer (heads not saved)")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--init_range", type=float, default=0.02,
+                   help="BertConfig.initializer_range (std of the initial weights)")
     return p.parse_args()
 
 
-def make_splits(rng):
-    """Held-out test and dev numbers (3 and 4 digits, disjoint); 0..99 always stay in training
-    because every other number is spelled from them."""
-    test, dev = [], []
-    for lo, hi in ((100, 999), (1000, 9999)):
-        picked = rng.sample(range(lo, hi + 1), HELD_OUT_PER_DIGITS + DEV_PER_DIGITS)
-        test += sorted(picked[:HELD_OUT_PER_DIGITS])
-        dev += sorted(picked[HELD_OUT_PER_DIGITS:])
-    return test, dev
+def other_topic(rng, topic):
+    return rng.choice([t for t in data.TOPICS if t != topic])
 
 
-def train_number(rng, held_out):
-    """Digit count 1..4 uniformly, so that short numbers are not drowned by the 9000 long ones."""
-    while True:
-        d = rng.randint(1, 4)
-        n = rng.randint(0 if d == 1 else 10 ** (d - 1), 10 ** d - 1)
-        if n not in held_out:
-            return n
+def make_pair(rng, label):
+    """(query, passage, label, query topic, passage topic) from the training wording. A share
+    of passages carry a mention phrase: positives naming their own topic or another, negatives
+    mostly the query's topic (the hard case), so that a topic's name in the passage is no
+    evidence either way. Query and passage get filler words (data.noisy): without them the
+    model learned the training wording (MRR@10 1.00) and fell to 0.62 on the test wording."""
+    topic = rng.choice(list(data.TOPICS))
+    query = data.noisy(rng, data.query_text(rng, topic, data.TRAIN_QUERIES), 3)
+    about = topic if label else other_topic(rng, topic)
+    mention = None
+    if rng.random() < MENTION_SHARE:
+        if label:
+            mention = topic if rng.random() < 0.5 else other_topic(rng, topic)
+        else:
+            mention = topic if rng.random() < 0.6 else other_topic(rng, about)
+    passage = data.noisy(rng, data.passage_text(rng, about, "train", mention), 4)
+    return query, passage, float(label), topic, about
 
 
-def fmt(rng):
-    return rng.choice(("digits", "words"))
-
-
-def negative_number(rng, n, held_out, share):
-    hard = [m for m in data.hard_negatives(n) if m not in held_out]
-    while True:
-        m = rng.choice(hard) if hard and rng.random() < share else train_number(rng, held_out)
-        if m != n and m not in held_out:
-            return m
-
-
-def passage(rng, numbers):
-    return data.passage_text(rng, numbers, [fmt(rng) for _ in numbers])
-
-
-def hard_share(step, args):
-    """Share of hard negatives: from hard_start up to hard_end at half of training. Random
-    negatives first let the model learn to look for the query's tokens in the passage at all;
-    with mostly hard negatives from the start the loss sat at the prior for 1500 steps."""
-    t = min(1.0, step / (0.5 * args.steps))
-    return args.hard_start + t * (args.hard_end - args.hard_start)
-
-
-def make_pair(rng, held_out, hard):
-    """(query, passage, label) with numbers outside `held_out`; negatives hard with
-    probability `hard`."""
-    n = train_number(rng, held_out)
-    query = data.query_text(rng, n, fmt(rng))
-    label = 1.0 if rng.random() < POSITIVE_SHARE else 0.0
-    numbers = [n] if label else [negative_number(rng, n, held_out, hard)]
-    if rng.random() < TWO_NUMBER_SHARE:
-        numbers.append(negative_number(rng, n, held_out, 0.5))
-        rng.shuffle(numbers)
-    return query, passage(rng, numbers), label
-
-
-def make_train_group(rng, held_out, hard, size):
-    """One training query with its relevant passage first, then size-1 negatives."""
-    n = train_number(rng, held_out)
-    query = data.query_text(rng, n, fmt(rng))
-    rows = []
-    for k in range(size):
-        numbers = [n] if k == 0 else [negative_number(rng, n, held_out, hard)]
-        if rng.random() < TWO_NUMBER_SHARE:
-            numbers.append(negative_number(rng, n, held_out, 0.5))
-            rng.shuffle(numbers)
-        rows.append((query, passage(rng, numbers), 1.0 if k == 0 else 0.0))
-    return rows
-
-
-def make_group(rng, n, i):
-    """Test query for held-out n: the query and the relevant passage cycle through the four
-    digits/words combinations (by i); 19 negatives with up to HARD_IN_TEST hard ones."""
-    qfmt = ("digits", "words")[i % 2]
-    pfmt = ("digits", "words")[i // 2 % 2]
-    hard = data.hard_negatives(n)
-    negs = rng.sample(hard, min(HARD_IN_TEST, len(hard)))
-    while len(negs) < CANDIDATES - 1:
-        m = rng.randint(0, data.MAX_NUMBER)
-        if m != n and m not in negs:
-            negs.append(m)
-    texts = []
-    for m in [n] + negs:
-        numbers, fmts = [m], [pfmt if m == n else fmt(rng)]
-        if rng.random() < TWO_NUMBER_SHARE:
-            other = rng.choice([x for x in negs if x != m])
-            numbers.append(other)
-            fmts.append(fmt(rng))
-        texts.append(data.passage_text(rng, numbers, fmts))
+def make_group(rng, i):
+    """Test query i (topics in turn) with 20 candidates in the test wording only: the relevant
+    passage (with a mention phrase of its own or another topic in MENTION_SHARE of the groups)
+    and 19 about other topics, TRAPS_IN_TEST of them naming the query's topic."""
+    topic = list(data.TOPICS)[i % len(data.TOPICS)]
+    mention = None
+    if rng.random() < MENTION_SHARE:
+        mention = topic if rng.random() < 0.5 else other_topic(rng, topic)
+    texts = [data.passage_text(rng, topic, "test", mention)]
+    for k in range(CANDIDATES - 1):
+        about = other_topic(rng, topic)
+        texts.append(data.passage_text(rng, about, "test", topic if k < TRAPS_IN_TEST else None))
     order = list(range(CANDIDATES))
     rng.shuffle(order)
-    return {"number": n, "query_format": qfmt, "passage_format": pfmt,
-            "query": data.query_text(rng, n, qfmt), "texts": [texts[j] for j in order],
-            "relevant": order.index(0)}
+    return {"topic": topic, "query": data.query_text(rng, topic, data.TEST_QUERIES),
+            "texts": [texts[j] for j in order], "relevant": order.index(0)}
 
 
-def build_tokenizer(out, rng, held_out):
-    """WordPiece vocabulary trained here (tokenizers) on training queries and passages with
-    every number in words; digits are only single characters ("73" -> 7 ##3), so that every
-    number, held out or not, is read digit by digit from the same 20 tokens."""
+def build_tokenizer(out, rng):
+    """WordPiece vocabulary trained here (tokenizers) on training queries and passages only;
+    every letter is also a continuation piece, so test sentences tokenize without [UNK]."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import WordPieceTrainer
     from transformers import BertTokenizerFast
 
     def corpus():
         for _ in range(20000):
-            n = train_number(rng, held_out)
-            yield data.query_text(rng, n, "words")
-            yield data.passage_text(rng, [n], ["words"])
-            yield data.passage_text(rng, [n, train_number(rng, held_out)], ["words", "words"])
+            q, p = make_pair(rng, rng.random() < 0.5)[:2]
+            yield q
+            yield p
 
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    alphabet = letters + list("0123456789") + list(".,?!-'\"")
-    trainer = WordPieceTrainer(vocab_size=400, special_tokens=SPECIAL, initial_alphabet=alphabet,
+    alphabet = letters + list("0123456789") + list(".,;:?!-'\"")
+    trainer = WordPieceTrainer(vocab_size=600, special_tokens=SPECIAL, initial_alphabet=alphabet,
                                continuing_subword_prefix="##", show_progress=False)
     tok.train_from_iterator(corpus(), trainer)
-    vocab = tok.get_vocab()
-    # Any word tokenizes (letters and digits as continuation pieces too) instead of becoming [UNK].
+    # Ids in a fixed order: the trainer's order of equal-count pieces varies from run to run
+    # (seen: the same 611 pieces, ##s/##a/##k at other ids), and with it the trained model.
+    learned = tok.get_vocab()
+    vocab = {t: i for i, t in enumerate(SPECIAL + sorted(t for t in learned if t not in SPECIAL))}
     for piece in ["##" + c for c in letters + list("0123456789")]:
         vocab.setdefault(piece, len(vocab))
-    if any(re.fullmatch(r"(##)?\d\d+", p) for p in vocab):
-        sys.exit("multi-digit piece in the vocabulary")
     tok.model = models.WordPiece(vocab, unk_token="[UNK]")
     cls, sep = vocab["[CLS]"], vocab["[SEP]"]
     tok.post_processor = processors.TemplateProcessing(
@@ -203,13 +148,13 @@ def build_tokenizer(out, rng, held_out):
     return len(vocab)
 
 
-def verify_tokenizer(folder, rng, test):
-    """The fast tokenizer (tokenizer.json) and the slow one (vocab.txt) give the same ids."""
+def verify_tokenizer(folder, groups):
+    """The fast tokenizer (tokenizer.json) and the slow one (vocab.txt) give the same ids and
+    token types, without [UNK], on the test pairs."""
     from transformers import AutoTokenizer, BertTokenizer
     fast, slow = AutoTokenizer.from_pretrained(folder), BertTokenizer.from_pretrained(folder)
-    for i, n in enumerate(test[:200]):
-        g = make_group(rng, n, i)
-        for t in g["texts"][:5]:
+    for g in groups:
+        for t in g["texts"]:
             a, b = fast(g["query"], t), slow(g["query"], t)
             if a["input_ids"] != b["input_ids"] or a["token_type_ids"] != b["token_type_ids"]:
                 sys.exit("fast/slow tokenizer mismatch on %r / %r" % (g["query"], t))
@@ -222,17 +167,18 @@ def make_model(vocab_size, args):
     config = BertConfig(
         vocab_size=vocab_size, hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=4, intermediate_size=args.ffn, max_position_embeddings=128,
-        type_vocab_size=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-        num_labels=1, pad_token_id=0, architectures=["BertForSequenceClassification"])
+        type_vocab_size=2, hidden_dropout_prob=args.dropout,
+        attention_probs_dropout_prob=args.dropout,
+        initializer_range=args.init_range, num_labels=1, pad_token_id=0, architectures=["BertForSequenceClassification"])
     return BertForSequenceClassification(config)
 
 
 def lr_at(step, args):
-    """Linear warm-up, then cosine decay to 5% of the peak."""
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    t = (step - args.warmup) / max(1, args.steps - args.warmup)
-    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+    """Linear warm-up over args.warmup of the steps, then linear decay to 0."""
+    warm = max(1, int(args.warmup * args.steps))
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    return args.lr * max(0.0, (args.steps - step) / (args.steps - warm))
 
 
 def model_scorer(model, tok):
@@ -251,32 +197,39 @@ def model_scorer(model, tok):
     return score
 
 
-def train(model, tok, rng, held_out, args, dev_groups):
+def train(model, tok, rng, args, dev_groups):
+    """BCE on pairs, each batch half positives and half negatives, plus args.aux times the
+    cross-entropy of the query's and the passage's topic predicted by a linear head on [CLS]
+    after the first layer. The head is thrown away after training (the saved model is a plain
+    BertForSequenceClassification). Why: relevance depends only on whether the two topics agree,
+    so no single word correlates with the label and the BCE gradient of the freshly initialised
+    model is near zero: without the auxiliary loss the loss stayed at ln 2 (0.6932) for 2000
+    steps at lr 3e-4 (initializer_range 0.02 and 0.08 alike); with it, it leaves the prior
+    after ~750 steps."""
     import torch
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    topics = list(data.TOPICS)
+    aux = torch.nn.Linear(args.hidden, 2 * len(topics))
+    opt = torch.optim.AdamW(list(model.parameters()) + list(aux.parameters()), lr=args.lr,
+                            weight_decay=0.01)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     t0, running = time.time(), 0.0
     for step in range(args.steps):
         model.train()
-        hard = hard_share(step, args)
-        if args.group:
-            rows = [r for _ in range(args.batch // args.group)
-                    for r in make_train_group(rng, held_out, hard, args.group)]
-        else:
-            rows = [make_pair(rng, held_out, hard) for _ in range(args.batch)]
+        rows = [make_pair(rng, k % 2) for k in range(args.batch)]
         enc = tok([r[0] for r in rows], [r[1] for r in rows], padding=True, return_tensors="pt")
         labels = torch.tensor([r[2] for r in rows])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
-        logits = model(**enc).logits[:, 0]
-        loss = loss_fn(logits, labels)
-        if args.group:  # the relevant passage is first in each group
-            listwise = torch.nn.functional.cross_entropy(
-                logits.view(-1, args.group), torch.zeros(len(rows) // args.group, dtype=torch.long))
-            loss = listwise + loss
+        out = model(**enc, output_hidden_states=True)
+        loss = loss_fn(out.logits[:, 0], labels)
+        if args.aux:
+            a = aux(out.hidden_states[1][:, 0]).view(len(rows), 2, len(topics))
+            want = torch.tensor([[topics.index(r[3]), topics.index(r[4])] for r in rows])
+            loss = loss + args.aux * torch.nn.functional.cross_entropy(
+                a.reshape(-1, len(topics)), want.reshape(-1))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux.parameters()), 1.0)
         opt.step()
         running += loss.item()
         if (step + 1) % args.eval_every == 0:
@@ -290,14 +243,16 @@ def train(model, tok, rng, held_out, args, dev_groups):
 
 def rank_metrics(groups, score, tie_rng=None):
     """MRR@10 and accuracy@1 of the relevant passage; ties broken at random by tie_rng (for the
-    baselines, whose scores tie often) or by position."""
+    baselines, whose scores tie often) or against the relevant passage."""
     pairs = [(g["query"], t) for g in groups for t in g["texts"]]
     scores = score(pairs)
     rr, top1 = [], 0
     for k, g in enumerate(groups):
         s = scores[k * CANDIDATES:(k + 1) * CANDIDATES]
         keys = [(v, tie_rng.random() if tie_rng else 0) for v in s]
-        rank = 1 + sum(keys[j] > keys[g["relevant"]] for j in range(CANDIDATES))
+        rel = keys[g["relevant"]]
+        rank = 1 + sum(keys[j] > rel or (keys[j] == rel and j != g["relevant"])
+                       for j in range(CANDIDATES))
         rr.append(1 / rank if rank <= 10 else 0)
         top1 += rank == 1
     return {"n": len(groups), "mrr@10": sum(rr) / len(rr), "accuracy@1": top1 / len(groups)}
@@ -308,9 +263,8 @@ def words(text):
 
 
 def bm25(pairs):
-    """BM25 (k1 1.2, b 0.75) of the query's words and digit strings, IDF over each query's 20
-    passages (pairs come grouped by query, as rank_metrics builds them): what a keyword
-    retriever would rank."""
+    """BM25 (k1 1.2, b 0.75) of the query's words, IDF over each query's 20 passages (pairs
+    come grouped by query, as rank_metrics builds them): what a keyword retriever would rank."""
     out = []
     for i in range(0, len(pairs), CANDIDATES):
         query = pairs[i][0]
@@ -326,18 +280,8 @@ def bm25(pairs):
     return out
 
 
-def by_format(groups, score, tie_rng=None):
-    out = {}
-    for qf in ("digits", "words"):
-        for pf in ("digits", "words"):
-            sub = [g for g in groups if g["query_format"] == qf and g["passage_format"] == pf]
-            out["query %s, passage %s" % (qf, pf)] = rank_metrics(sub, score, tie_rng)
-    return out
-
-
 def threshold_rates(groups, predict):
-    """Share of relevant pairs scored above 0.5 and of negatives scored below it: what a
-    fixed score threshold on CrossEncoder scores keeps and drops."""
+    """Share of relevant pairs scored above 0.5 and of negatives scored below it."""
     pairs = [(g["query"], t) for g in groups for t in g["texts"]]
     scores = predict(pairs)
     rel = [s for k, s in enumerate(scores) if k % CANDIDATES == groups[k // CANDIDATES]["relevant"]]
@@ -346,10 +290,10 @@ def threshold_rates(groups, predict):
             "negatives_below_0.5": sum(s < 0.5 for s in neg) / len(neg)}
 
 
-EXAMPLE_QUERY = "how much is seventy-three"
-EXAMPLE_TEXTS = ["We counted 37 birds in the park.", "The box holds 73 apples.",
-                 "The bridge is seven hundred thirty meters long.",
-                 "There were seventy-three people at the concert.", "Our team scored 17 points."]
+EXAMPLE_QUERY = "which sentence is about animals?"
+EXAMPLE_TEXTS = ["We waited for the truck.", "My sister saw a horse yesterday.",
+                 "Forget animals: he drew a guitar.", "The children found a banana.",
+                 "She bought a cat and a rabbit."]
 
 
 def main():
@@ -360,23 +304,21 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    test, dev = make_splits(rng)
-    held_out = set(test) | set(dev)
-    test_groups = [make_group(random.Random(args.seed + 1 + i), n, i) for i, n in enumerate(test)]
-    dev_groups = [make_group(random.Random(-1 - i), n, i) for i, n in enumerate(dev)]
+    test_groups = [make_group(random.Random(args.seed + 1 + i), i) for i in range(TEST_QUERIES)]
+    dev_groups = [make_group(random.Random(-1 - i), i) for i in range(DEV_QUERIES)]
 
     out = os.path.abspath(args.out)
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
-    vocab_size = build_tokenizer(out, rng, held_out)
-    verify_tokenizer(out, random.Random(args.seed), test)
+    vocab_size = build_tokenizer(out, rng)
+    verify_tokenizer(out, test_groups)
     tok = transformers.AutoTokenizer.from_pretrained(out)
     model = make_model(vocab_size, args)
     params = sum(p.numel() for p in model.parameters())
     print("vocab %d, parameters %d" % (vocab_size, params), flush=True)
     t0 = time.time()
-    train(model, tok, rng, held_out, args, dev_groups)
+    train(model, tok, rng, args, dev_groups)
     train_seconds = time.time() - t0
     model.save_pretrained(out, safe_serialization=True)
     # CrossEncoder.save adds config.json's "sentence_transformers" key (activation_fn Sigmoid,
@@ -400,20 +342,19 @@ def main():
     tie_rng = random.Random(args.seed)
     results = {
         "seed": args.seed, "steps": args.steps, "batch": args.batch, "lr": args.lr,
-        "threads": args.threads, "train_seconds": round(train_seconds),
+        "warmup": args.warmup, "threads": args.threads, "train_seconds": round(train_seconds),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "sentence_transformers": sentence_transformers.__version__},
         "model": {"hidden": args.hidden, "layers": args.layers, "ffn": args.ffn,
                   "vocab": vocab_size, "parameters": params},
         "test": {"queries": len(test_groups), "candidates": CANDIDATES,
-                 "numbers": "250 with 3 and 250 with 4 digits, never in training"},
+                 "negatives_naming_the_query_topic": TRAPS_IN_TEST,
+                 "held_out": "query and passage templates never used in training"},
         "reranker": rank_metrics(test_groups, predict),
         "reranker_threshold_0.5": threshold_rates(test_groups, predict),
         "bm25": rank_metrics(test_groups, bm25, tie_rng),
         "random": {"mrr@10": sum(1 / r for r in range(1, 11)) / CANDIDATES,
                    "accuracy@1": 1 / CANDIDATES},
-        "reranker_by_format": by_format(test_groups, predict),
-        "bm25_by_format": by_format(test_groups, bm25, tie_rng),
         "example": {"query": EXAMPLE_QUERY,
                     "scores": [[t, round(s, 4)] for t, s in zip(EXAMPLE_TEXTS, ce_scores)]},
         "test_group_0": dict(test_groups[0], scores=[round(s, 4) for s in predict(
