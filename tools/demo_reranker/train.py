@@ -109,33 +109,29 @@ def make_group(rng, i):
 
 
 def build_tokenizer(out, rng):
-    """WordPiece vocabulary trained here (tokenizers) on training queries and passages only;
-    every letter is also a continuation piece, so test sentences tokenize without [UNK]."""
+    """WordPiece tokenizer whose vocabulary is every word seen at least 3 times in 20000
+    training queries and passages (test wording excluded), plus every letter, digit and
+    punctuation mark alone and every letter and digit as a continuation piece, so unseen words
+    split into known pieces instead of [UNK]. Not tokenizers' WordPieceTrainer: its choice among
+    equal-count merges changed between runs with the same corpus (indeed -> "##deed"/"##eed"
+    or "inde"), and with it the trained model."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
     from transformers import BertTokenizerFast
 
-    def corpus():
-        for _ in range(20000):
-            q, p = make_pair(rng, rng.random() < 0.5)[:2]
-            yield q
-            yield p
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    alphabet = letters + list("0123456789") + list(".,;:?!-'\"")
-    trainer = WordPieceTrainer(vocab_size=600, special_tokens=SPECIAL, initial_alphabet=alphabet,
-                               continuing_subword_prefix="##", show_progress=False)
-    tok.train_from_iterator(corpus(), trainer)
-    # Ids in a fixed order: the trainer's order of equal-count pieces varies from run to run
-    # (seen: the same 611 pieces, ##s/##a/##k at other ids), and with it the trained model.
-    learned = tok.get_vocab()
-    vocab = {t: i for i, t in enumerate(SPECIAL + sorted(t for t in learned if t not in SPECIAL))}
-    for piece in ["##" + c for c in letters + list("0123456789")]:
-        vocab.setdefault(piece, len(vocab))
-    tok.model = models.WordPiece(vocab, unk_token="[UNK]")
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts = Counter()
+    for _ in range(20000):
+        for text in make_pair(rng, rng.random() < 0.5)[:2]:
+            counts.update(w for w, _ in pre_tokenizer.pre_tokenize_str(
+                normalizer.normalize_str(text)))
+    chars = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789")
+    pieces = ({w for w, c in counts.items() if c >= 3} | set(chars) | set(".,;:?!-'\"")
+              | {"##" + c for c in chars})
+    vocab = {t: i for i, t in enumerate(SPECIAL + sorted(pieces))}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
     cls, sep = vocab["[CLS]"], vocab["[SEP]"]
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -168,8 +164,8 @@ def make_model(vocab_size, args):
         vocab_size=vocab_size, hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=4, intermediate_size=args.ffn, max_position_embeddings=128,
         type_vocab_size=2, hidden_dropout_prob=args.dropout,
-        attention_probs_dropout_prob=args.dropout,
-        initializer_range=args.init_range, num_labels=1, pad_token_id=0, architectures=["BertForSequenceClassification"])
+        attention_probs_dropout_prob=args.dropout, initializer_range=args.init_range,
+        num_labels=1, pad_token_id=0, architectures=["BertForSequenceClassification"])
     return BertForSequenceClassification(config)
 
 
