@@ -47,6 +47,7 @@ RUN CCACHE_DISABLE=1 cmake -S . -B build -G Ninja -DATTNSERVE_BUILD_TESTS=OFF >/
     cp -a third_party/prometheus-cpp/usr/lib/x86_64-linux-gnu/libprometheus-cpp-core.so.1.0* \
       third_party/prometheus-cpp/usr/lib/x86_64-linux-gnu/libprometheus-cpp-pull.so.1.0* /out/lib/
 COPY models/demo-en-de-numbers /out/models/demo-en-de-numbers
+COPY models/demo-reranker-topics /out/models/demo-reranker-topics
 # Readable by the runtime user whatever modes the files had in the build context.
 RUN chmod -R a+rX,go-w /out
 

@@ -409,5 +409,41 @@ TEST_F(CrossEncoderServerTest, ARerankOfAHundredPassagesRunsInFullBatches) {
   EXPECT_EQ(after.first - before.first, (100 + per_batch - 1) / per_batch);
 }
 
+// The bundled demo reranker (models/demo-reranker-topics, the README's
+// example): the scores sentence-transformers' CrossEncoder gives
+// (tools/demo_reranker/example.json) and its order, animal sentences first.
+TEST(BundledDemoRerankerTest, MatchesCrossEncoderOnTheReadmeExample) {
+  const std::string source = ATTNSERVE_SOURCE_DIR;
+  std::ifstream in(source + "/tools/demo_reranker/example.json");
+  const json example = json::parse(in);
+  ServerProcess server;
+  ASSERT_TRUE(server
+                  .Start({"--threads=1", "--model=reranker=" + source +
+                                             "/models/demo-reranker-topics"})
+                  .ok())
+      << server.Log();
+  ASSERT_TRUE(server.WaitHealth("", 1).ok()) << server.Log();
+  v1::RerankRequest request;
+  request.set_model("reranker");
+  request.set_query(example["query"].get<std::string>());
+  for (const json& text : example["texts"])
+    request.add_texts(text.get<std::string>());
+  request.set_return_texts(true);
+  v1::RerankResponse response;
+  grpc::ClientContext context;
+  Prepare(&context);
+  ASSERT_TRUE(server.stub()->Rerank(&context, request, &response).ok());
+  ASSERT_EQ(response.results_size(), request.texts_size());
+  for (int rank = 0; rank < response.results_size(); ++rank) {
+    const v1::RerankResult& r = response.results(rank);
+    EXPECT_EQ(r.index(), example["order"][rank].get<uint32_t>()) << rank;
+    EXPECT_NEAR(r.score(), example["scores"][r.index()].get<double>(),
+                kTolerance);
+    EXPECT_EQ(r.text(), request.texts(static_cast<int>(r.index())));
+  }
+  absl::StatusOr<int> code = server.Stop();
+  EXPECT_TRUE(code.ok() && *code == 0) << server.Log();
+}
+
 }  // namespace
 }  // namespace attnserve::server::testing
