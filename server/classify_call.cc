@@ -7,17 +7,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "core/models/sequence_classifier.h"
-#include "server/classifier_call.h"
+#include "server/batched_call.h"
 
 namespace attnserve::server {
 namespace {
 
-class ClassifyReactor : public ClassifierCall<v1::ClassifyResponse> {
+class ClassifyReactor : public BatchedCall<v1::ClassifyResponse> {
  public:
   ClassifyReactor(ServiceContext& service, grpc::CallbackServerContext* context,
                   const v1::ClassifyRequest& request,
                   grpc::ByteBuffer* response)
-      : ClassifierCall(service, kMethodClassify, request.model(), response),
+      : BatchedCall(service, kMethodClassify, request.model(), response),
         top_k_(request.top_k()),
         raw_scores_(request.raw_scores()) {
     absl::Status status = Start(service, context, request);
@@ -62,7 +62,7 @@ class ClassifyReactor : public ClassifierCall<v1::ClassifyResponse> {
     return Submit(context);
   }
 
-  void OnLogits() override {
+  void OnOutputs() override {
     const SequenceClassifier& classifier = *model_->classifier();
     for (size_t i = 0; i < job_->outputs.size(); ++i) {
       std::vector<float>& scores = job_->outputs[i];

@@ -7,16 +7,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "core/models/sequence_classifier.h"
-#include "server/classifier_call.h"
+#include "server/batched_call.h"
 
 namespace attnserve::server {
 namespace {
 
-class RerankReactor : public ClassifierCall<v1::RerankResponse> {
+class RerankReactor : public BatchedCall<v1::RerankResponse> {
  public:
   RerankReactor(ServiceContext& service, grpc::CallbackServerContext* context,
                 const v1::RerankRequest& request, grpc::ByteBuffer* response)
-      : ClassifierCall(service, kMethodRerank, request.model(), response),
+      : BatchedCall(service, kMethodRerank, request.model(), response),
         top_n_(request.top_n()),
         raw_scores_(request.raw_scores()) {
     absl::Status status = Start(service, context, request);
@@ -50,7 +50,7 @@ class RerankReactor : public ClassifierCall<v1::RerankResponse> {
     return Submit(context);
   }
 
-  void OnLogits() override {
+  void OnOutputs() override {
     const SequenceClassifier& classifier = *model_->classifier();
     std::vector<float> scores;
     scores.reserve(job_->outputs.size());

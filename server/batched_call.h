@@ -1,5 +1,5 @@
-#ifndef ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
-#define ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
+#ifndef ATTNSERVE_SERVER_BATCHED_CALL_H_
+#define ATTNSERVE_SERVER_BATCHED_CALL_H_
 
 #include <cstdint>
 #include <memory>
@@ -20,13 +20,13 @@
 
 namespace attnserve::server {
 
-// What a Rerank and a Classify reactor share: the call's record, its model
-// version, its job in the model's EncodeBatcher (pairs with their token
-// types) and the answer. A subclass validates and tokenizes in its
-// constructor (AddSequence per pair, then Submit), and fills response_ from
-// the logits in OnLogits.
+// What the Encode, Rerank and Classify reactors share: the call's record, its
+// model version, its job in the model's EncodeBatcher (texts, or pairs with
+// their token types) and the answer. A subclass validates and tokenizes in its
+// constructor (AddSequence per text or pair, then Submit), and fills response_
+// from job_->outputs in OnOutputs.
 template <typename Response>
-class ClassifierCall : public grpc::ServerUnaryReactor {
+class BatchedCall : public grpc::ServerUnaryReactor {
  public:
   // Only after the handler returned, hence after job_ was set.
   void OnCancel() override {
@@ -35,18 +35,19 @@ class ClassifierCall : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  protected:
-  ClassifierCall(ServiceContext& service, absl::string_view method,
-                 const std::string& model, grpc::ByteBuffer* response)
+  BatchedCall(ServiceContext& service, absl::string_view method,
+              const std::string& model, grpc::ByteBuffer* response)
       : service_(service),
         record_(service.metrics, method, service.ModelLabel(model)),
         out_(response),
         job_(std::make_shared<EncodeJob>()) {}
 
-  // One tokenized pair (or text) of the job.
-  void AddSequence(Encoding encoding) {
+  // One tokenized text or pair of the job; with_types: its token types go to
+  // the model too (classifiers; an embedder's texts are all type 0).
+  void AddSequence(Encoding encoding, bool with_types = true) {
     input_tokens_ += encoding.ids.size();
     job_->ids.push_back(std::move(encoding.ids));
-    job_->type_ids.push_back(std::move(encoding.type_ids));
+    if (with_types) job_->type_ids.push_back(std::move(encoding.type_ids));
   }
 
   absl::Status Submit(grpc::CallbackServerContext* context) {
@@ -54,7 +55,7 @@ class ClassifierCall : public grpc::ServerUnaryReactor {
     if (absl::Status s = CheckDeadline(job_->deadline); !s.ok()) return s;
     job_->on_done = [this](const absl::Status& status) {
       if (status.ok()) {
-        OnLogits();
+        OnOutputs();
         response_.mutable_usage()->set_input_tokens(input_tokens_);
         response_.set_model(model_->name());
       }
@@ -63,8 +64,9 @@ class ClassifierCall : public grpc::ServerUnaryReactor {
     return model_->encode_batcher()->Submit(job_);
   }
 
-  // On the batcher thread: job_->outputs holds each sequence's logits.
-  virtual void OnLogits() = 0;
+  // On the batcher thread: job_->outputs holds each sequence's embedding or
+  // logits.
+  virtual void OnOutputs() = 0;
 
   void Complete(absl::Status status) {
     if (status.ok()) {
@@ -87,4 +89,4 @@ class ClassifierCall : public grpc::ServerUnaryReactor {
 
 }  // namespace attnserve::server
 
-#endif  // ATTNSERVE_SERVER_CLASSIFIER_CALL_H_
+#endif  // ATTNSERVE_SERVER_BATCHED_CALL_H_
